@@ -1,0 +1,132 @@
+"""The `mmupt` command line: inspect runs and configs, build the embedded default, run rounds.
+
+mmupt runs
+mmupt show RUN
+mmupt config show conf/tiny.yaml --set sampling.n=16
+mmupt bootstrap --config conf/tiny.yaml
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmupt_core.config import ConfigError, RunConfig, dump_config, load_config
+from mmupt_core.paths import store_path
+from mmupt_core.store import Store, StoreError
+
+app = typer.Typer(
+    help="mmupt: label-free post-training rounds for vision-language models.", no_args_is_help=True
+)
+config_app = typer.Typer(help="Inspect configs.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="YAML experiment file")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override, e.g. sampling.n=16 (repeatable)")]
+
+
+def _load(path: str | None, overrides: list[str] | None) -> RunConfig:
+    try:
+        return load_config(path, overrides or [])
+    except ConfigError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _reader(config: RunConfig) -> Store:
+    path = store_path(config)
+    try:
+        return Store(
+            path, read_only=True, retries=config.store.lock_retries, backoff_s=config.store.lock_backoff_s
+        )
+    except FileNotFoundError:
+        err_console.print(f"no runs yet: {path} does not exist")
+        raise typer.Exit(1) from None
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Table:
+    columns = columns or (list(rows[0].keys()) if rows else [])
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[_fmt(r.get(c)) for c in columns])
+    return table
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def runs(config: ConfigOpt = "conf/tiny.yaml") -> None:
+    """List runs in the store."""
+    store = _reader(_load(config, None))
+    rows = store.list_runs()
+    if not rows:
+        console.print("no runs yet")
+        return
+    console.print(_table("runs", rows))
+
+
+@app.command()
+def show(run: str, config: ConfigOpt = "conf/tiny.yaml") -> None:
+    """Show a run's rounds, stages, metrics and checkpoint lineage."""
+    store = _reader(_load(config, None))
+    try:
+        info = store.get_run(run)
+    except StoreError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    parent = (
+        f" (branched from {info['parent_run_id']} round {info['parent_round']})"
+        if info["parent_run_id"]
+        else ""
+    )
+    kind = "supervised (ground-truth reward)" if info["supervised"] else "unsupervised"
+    console.print(f"[bold]{run}[/bold]: {kind}, config {info['config_hash']}{parent}")
+    console.print(_table("rounds", store.rounds(run), ["round", "status", "started_at", "finished_at"]))
+    console.print(
+        _table("stages", store.stages(run), ["round", "stage", "status", "wall_s", "config_hash", "error"])
+    )
+    metrics = store.metrics(run)
+    if metrics:
+        console.print(_table("metrics", metrics, ["round", "benchmark", "metric", "value", "n"]))
+    console.print(
+        _table("lineage", store.lineage(run), ["checkpoint_id", "round", "stage", "parent_id", "path"])
+    )
+    rejected = store.rejected(run)
+    if rejected:
+        console.print(_table("rejected items", rejected))
+
+
+@config_app.command("show")
+def config_show(file: str, set_: SetOpt = None) -> None:
+    """Print the resolved config (defaults, then FILE, then --set overrides)."""
+    cfg = _load(file, set_)
+    console.print(dump_config(cfg), markup=False, highlight=False)
+    console.print(f"# config hash: {cfg.section_hash()}", markup=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,230 @@
+"""Run configuration: one pydantic model per concern, composed into `RunConfig`.
+
+Precedence: model defaults -> YAML file -> overrides (`--set sampling.n=16`).
+A bad key, type or value fails at load time with the field, the value and the file named:
+
+    mmupt config show conf/tiny.yaml --set sampling.n=16
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A config that cannot be loaded; the message names the file, the field and the value."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Section):
+    # "tiny" builds the embedded Qwen2.5-VL locally; anything else is a local path or a hub id.
+    name_or_path: str = "tiny"
+    trust_remote_code: bool = False
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    min_pixels: int = Field(default=3136, gt=0)
+    max_pixels: int = Field(default=1_204_224, gt=0)
+    threads: int = Field(
+        default=1, ge=1, description="torch threads per process; 1 beats 2 on 2 shared cores"
+    )
+
+    @model_validator(mode="after")
+    def _pixels_ordered(self) -> ModelConfig:
+        if self.min_pixels > self.max_pixels:
+            raise ValueError(f"min_pixels ({self.min_pixels}) must not exceed max_pixels ({self.max_pixels})")
+        return self
+
+
+class WorldConfig(_Section):
+    """The embedded synthetic image world (used when model.name_or_path == 'tiny')."""
+
+    seed: int = 0
+    n_sft: int = Field(default=6000, ge=1)
+    n_pool: int = Field(default=300, ge=1)
+    n_eval: int = Field(default=300, ge=1)
+    min_shapes: int = Field(default=2, ge=1, le=9)
+    max_shapes: int = Field(default=6, ge=1, le=9)
+
+    @model_validator(mode="after")
+    def _shapes_ordered(self) -> WorldConfig:
+        if self.min_shapes > self.max_shapes:
+            raise ValueError(f"min_shapes ({self.min_shapes}) must not exceed max_shapes ({self.max_shapes})")
+        return self
+
+
+class BootstrapConfig(_Section):
+    """First SFT of the tiny model on the world's labeled `sft` split."""
+
+    seed: int = 0
+    steps: int = Field(default=1200, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    warmup_steps: int = Field(default=50, ge=0)
+    synthesis_fraction: float = Field(default=0.1, ge=0, le=1)
+
+
+class DataConfig(_Section):
+    """Where the unlabeled pool comes from when not the embedded world."""
+
+    source: str = "world"
+    split: str = "train"
+    question_key: str = "problem"
+    answer_key: str | None = "answer"
+    image_key: str = "images"
+    limit: int | None = Field(default=None, ge=1)
+
+
+class SamplingConfig(_Section):
+    backend: Literal["auto", "hf", "vllm"] = "auto"
+    n: int = Field(default=8, ge=1)
+    temperature: float = Field(default=1.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_tokens: int = Field(default=48, ge=1)
+    batch_size: int = Field(default=64, ge=1)
+    seed: int = 0
+    prompt_suffix: str = " Please reason step by step, and put your final answer within \\boxed{}."
+
+
+class VotingConfig(_Section):
+    n_votes: int | None = Field(default=None, ge=1, description="votes per item; None = sampling.n")
+    min_agreement: float = Field(default=0.5, ge=0, le=1)
+    min_valid: int = Field(default=1, ge=1)
+    tie_break: Literal["none", "lowest"] = "none"
+
+
+class SynthesisConfig(_Section):
+    strategy: Literal["off", "in_context", "direct", "both"] = "off"
+    per_image: int = Field(default=1, ge=1)
+    mix: float = Field(default=0.5, ge=0, le=1)
+    keep_for_later_rounds: bool = False
+
+
+class TrainingConfig(_Section):
+    reward: Literal["majority_vote", "pseudo_label", "ground_truth"] = "majority_vote"
+    lr: float = Field(default=1e-4, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    beta: float = Field(default=0.1, ge=0, description="KL coefficient to the reference model")
+    epsilon: float = Field(default=0.2, gt=0)
+    epsilon_high: float | None = Field(default=None, gt=0)
+    num_generations: int = Field(default=8, ge=2)
+    temperature: float = Field(default=1.0, gt=0)
+    max_prompt_length: int | None = Field(default=None, ge=1)
+    max_completion_length: int = Field(default=48, ge=1)
+    steps: int = Field(default=5, ge=1)
+    prompts_per_step: int = Field(default=32, ge=1)
+    num_iterations: int = Field(default=2, ge=1)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+    seed: int = 0
+
+
+class EvaluationConfig(_Section):
+    benchmarks: list[str] = Field(default_factory=lambda: ["world_eval"])
+    k: int = Field(default=8, ge=1)
+    temperature: float = Field(default=1.0, ge=0)
+    temperature_sweep: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.7, 1.0])
+    limit: int | None = Field(default=None, ge=1)
+
+
+class StoreConfig(_Section):
+    # Relative paths resolve against MMUPT_HOME (default ./.mmupt).
+    root: str = "runs"
+    db: str = "mmupt.duckdb"
+    lock_retries: int = Field(default=8, ge=0)
+    lock_backoff_s: float = Field(default=0.05, gt=0)
+
+
+class RunConfig(_Section):
+    name: str = "tiny"
+    seed: int = 0
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    voting: VotingConfig = Field(default_factory=VotingConfig)
+    synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+    def section_hash(self, *sections: str) -> str:
+        """A short stable hash of the named sections (all but `store` when none are named)."""
+        names = sections or tuple(n for n in type(self).model_fields if n != "store")
+        dumped = self.model_dump(mode="json")
+        payload = {n: dumped[n] for n in names}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split 'a.b=value' into (['a', 'b'], value), the value read as YAML (so 16 is an int, [1,2] a list)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. sampling.n=16")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: value is not valid YAML: {exc}") from exc
+    return key.strip().split("."), value
+
+
+def _apply(data: dict[str, Any], path: list[str], value: Any, origin: str) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{origin}: {'.'.join(path)}: {part!r} is a value, not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    lines = [f"invalid config {origin}:"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {field}: unknown key (value {err['input']!r}); check its spelling")
+        else:
+            lines.append(f"  {field} = {err['input']!r}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Load a RunConfig from YAML (or defaults when path is None) and apply KEY=VALUE overrides."""
+    origin = str(path) if path is not None else "(defaults)"
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            loaded = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid config {origin}: not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(
+                f"invalid config {origin}: top level must be a mapping, got {type(loaded).__name__}"
+            )
+        data = loaded
+    for text in overrides:
+        keys, value = parse_override(text)
+        _apply(data, keys, value, f"{origin} (override {text!r})")
+    if overrides:
+        origin = f"{origin} with overrides {list(overrides)}"
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
+
+
+def dump_config(config: RunConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,94 @@
+from pathlib import Path
+
+import pytest
+
+from mmupt_core.config import ConfigError, RunConfig, load_config, parse_override
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_tiny_yaml_loads():
+    cfg = load_config(ROOT / "conf" / "tiny.yaml")
+    assert isinstance(cfg, RunConfig)
+    assert cfg.model.name_or_path == "tiny"
+    assert cfg.sampling.n == 8
+    assert cfg.model.trust_remote_code is False
+
+
+def test_override_types_are_read_as_yaml(tmp_path):
+    cfg = load_config(
+        ROOT / "conf" / "tiny.yaml", ["sampling.n=16", "evaluation.temperature_sweep=[0.0, 1.0]"]
+    )
+    assert cfg.sampling.n == 16
+    assert cfg.evaluation.temperature_sweep == [0.0, 1.0]
+
+
+def _write(tmp_path, text):
+    p = tmp_path / "exp.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_misspelled_key_names_field_value_and_file(tmp_path):
+    p = _write(tmp_path, "sampling:\n  temprature: 0.7\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    msg = str(exc.value)
+    assert "sampling.temprature" in msg and "0.7" in msg and str(p) in msg and "unknown key" in msg
+
+
+def test_unknown_section(tmp_path):
+    with pytest.raises(ConfigError, match="samplin: unknown key"):
+        load_config(_write(tmp_path, "samplin:\n  n: 3\n"))
+
+
+def test_wrong_type(tmp_path):
+    with pytest.raises(ConfigError) as exc:
+        load_config(_write(tmp_path, "sampling:\n  n: lots\n"))
+    assert "sampling.n = 'lots'" in str(exc.value)
+
+
+def test_out_of_range(tmp_path):
+    with pytest.raises(ConfigError) as exc:
+        load_config(_write(tmp_path, "voting:\n  min_agreement: 1.5\n"))
+    assert "voting.min_agreement = 1.5" in str(exc.value)
+
+
+def test_bad_literal(tmp_path):
+    with pytest.raises(ConfigError, match="training.reward = 'oracle'"):
+        load_config(_write(tmp_path, "training:\n  reward: oracle\n"))
+
+
+def test_cross_field_rule(tmp_path):
+    with pytest.raises(ConfigError, match="min_pixels"):
+        load_config(_write(tmp_path, "model:\n  min_pixels: 100\n  max_pixels: 10\n"))
+
+
+def test_bad_override_is_named():
+    with pytest.raises(ConfigError, match="sampling.n = -2"):
+        load_config(ROOT / "conf" / "tiny.yaml", ["sampling.n=-2"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_override("sampling.n")
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(_write(tmp_path, "sampling: [1,\n"))
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(_write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_hash_ignores_store_but_tracks_the_rest():
+    a = load_config(None)
+    b = load_config(None, ["store.root=elsewhere"])
+    c = load_config(None, ["sampling.n=4"])
+    assert a.section_hash() == b.section_hash()
+    assert a.section_hash() != c.section_hash()
+    assert a.section_hash("world") == c.section_hash("world")
+
+
+def test_every_conf_file_loads():
+    for path in sorted((ROOT / "conf").glob("*.yaml")):
+        load_config(path)
