@@ -50,8 +50,8 @@ class WorldConfig(_Section):
     n_sft: int = Field(default=6000, ge=1)
     n_pool: int = Field(default=300, ge=1)
     n_eval: int = Field(default=300, ge=1)
-    min_shapes: int = Field(default=2, ge=1, le=9)
-    max_shapes: int = Field(default=6, ge=1, le=9)
+    min_shapes: int = Field(default=3, ge=1, le=9)
+    max_shapes: int = Field(default=8, ge=1, le=9)
 
     @model_validator(mode="after")
     def _shapes_ordered(self) -> WorldConfig:

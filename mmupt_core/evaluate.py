@@ -1,0 +1,117 @@
+"""Evaluation against ground truth, per item: greedy accuracy, sampled accuracy at T, maj@k, mean agreement and
+answer entropy, overall and per question type. Benchmarks plug in through the `Scorer` protocol.
+
+The vote here is scored per item against that item's own answer (the reference code's validation reward voted
+across different prompts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from mmupt_core.answers import equivalent, extract_answer, normalize
+from mmupt_core.items import Item
+from mmupt_core.sampling import Request, Sampler, SampleSet
+from mmupt_core.voting import vote
+
+
+class Scorer(Protocol):
+    """Decides whether an extracted prediction answers an item correctly."""
+
+    name: str
+
+    def score(self, prediction: str | None, item: Item, answer: str) -> bool: ...
+
+
+class EquivalenceScorer:
+    """Normalised equality, then math-verify equivalence (the embedded world's scorer)."""
+
+    name = "equivalence"
+
+    def score(self, prediction: str | None, item: Item, answer: str) -> bool:
+        return equivalent(prediction, normalize(answer))
+
+
+@dataclass
+class ItemOutcome:
+    item_id: str
+    kind: str
+    answer: str
+    greedy: str | None
+    samples: list[str | None]
+
+
+def entropy(answers: Sequence[str | None]) -> float:
+    """Shannon entropy (nats) of one item's answer distribution; None counts as its own outcome."""
+    counts = Counter(answers)
+    n = sum(counts.values())
+    return -sum(c / n * math.log(c / n) for c in counts.values()) if n else 0.0
+
+
+def outcomes(items: Sequence[Item], answers: dict[str, str], greedy: Sequence[SampleSet],
+             sampled: Sequence[SampleSet]) -> list[ItemOutcome]:
+    out = []
+    for it, g, s in zip(items, greedy, sampled, strict=True):
+        out.append(ItemOutcome(
+            it.item_id,
+            it.meta.get("type", "all") if it.meta else "all",
+            answers[it.item_id],
+            extract_answer(g.completions[0].text, it.choices),
+            [extract_answer(c.text, it.choices) for c in s.completions],
+        ))
+    return out
+
+
+def summarize(items: Sequence[Item], results: Sequence[ItemOutcome], scorer: Scorer, k: int,
+              tie_break: str = "none") -> dict[str, float]:
+    """Metrics overall and per type: greedy_acc, sampled_acc, maj@k, agreement, entropy, gap (maj - greedy)."""
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for it, r in zip(items, results, strict=True):
+        v = vote(r.samples[:k], tie_break=tie_break)
+        row = {
+            "greedy_acc": float(scorer.score(r.greedy, it, r.answer)),
+            "sampled_acc": sum(scorer.score(a, it, r.answer) for a in r.samples) / max(1, len(r.samples)),
+            f"maj@{k}": float(v.label is not None and scorer.score(v.label, it, r.answer)),
+            "agreement": v.agreement,
+            "entropy": entropy(r.samples[:k]),
+            "no_answer_rate": sum(a is None for a in r.samples) / max(1, len(r.samples)),
+        }
+        for group in ("all", r.kind):
+            for key, value in row.items():
+                per[group][key].append(value)
+    out: dict[str, float] = {}
+    for group, metrics in per.items():
+        suffix = "" if group == "all" else f"/{group}"
+        for key, values in metrics.items():
+            out[key + suffix] = sum(values) / len(values)
+        out[f"gap{suffix}"] = out[f"maj@{k}{suffix}"] - out[f"greedy_acc{suffix}"]
+    out["n"] = len(results)
+    return out
+
+
+def evaluate(sampler: Sampler, items: Sequence[Item], requests: Sequence[Request], answers: dict[str, str], *,
+             k: int, temperature: float, max_tokens: int, seed: int, scorer: Scorer | None = None,
+             top_p: float = 1.0) -> tuple[dict[str, float], list[ItemOutcome]]:
+    """Greedy + k samples at `temperature` per item; returns (metrics, per-item outcomes)."""
+    scorer = scorer or EquivalenceScorer()
+    greedy = sampler.sample(requests, 1, 0.0, 1.0, max_tokens, seed)
+    sampled = sampler.sample(requests, k, temperature, top_p, max_tokens, seed)
+    results = outcomes(items, answers, greedy, sampled)
+    return summarize(items, results, scorer, k), results
+
+
+def accuracy_at(sampler: Sampler, items: Sequence[Item], requests: Sequence[Request], answers: dict[str, str], *,
+                temperature: float, n: int, max_tokens: int, seed: int, scorer: Scorer | None = None) -> float:
+    """Mean per-sample accuracy at one temperature (0 = greedy), for temperature sweeps."""
+    scorer = scorer or EquivalenceScorer()
+    sets = sampler.sample(requests, 1 if temperature == 0 else n, temperature, 1.0, max_tokens, seed)
+    hits = [
+        scorer.score(extract_answer(c.text, it.choices), it, answers[it.item_id])
+        for it, s in zip(items, sets, strict=True)
+        for c in s.completions
+    ]
+    return sum(hits) / max(1, len(hits))

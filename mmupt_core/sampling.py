@@ -1,0 +1,163 @@
+"""Sampling n answers per item: a `Sampler` protocol with an HF (CPU/GPU) and a vLLM (GPU) backend.
+
+Both backends take the same `Request`s, whose prompt is built once by `prompts.build_messages` and rendered by
+the model's own chat template (`render_prompt`). An optional `prefill` forces the start of the answer (used to
+force one reasoning route).
+
+    python -m mmupt_core.sampling CHECKPOINT   # quick throughput check on the world's eval split
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+from PIL import Image
+
+from mmupt_core.items import Item
+from mmupt_core.prompts import build_messages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    item_id: str
+    image: Image.Image
+    messages: list[dict]
+    prefill: str = ""
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str  # "stop" (end of turn) or "length" (hit max_tokens)
+    n_tokens: int
+
+
+@dataclass
+class SampleSet:
+    request: Request
+    completions: list[Completion] = field(default_factory=list)
+
+
+class Sampler(Protocol):
+    def sample(
+        self, requests: Sequence[Request], n: int, temperature: float, top_p: float, max_tokens: int, seed: int
+    ) -> list[SampleSet]: ...
+
+
+def load_image(path: str) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def requests_for(items: Sequence[Item], suffix: str, images: dict[str, Image.Image] | None = None) -> list[Request]:
+    """One request per item, the image loaded from the item's path unless given."""
+    out = []
+    for it in items:
+        img = images[it.item_id] if images is not None else load_image(it.image)
+        out.append(Request(it.item_id, img, build_messages(it.question, suffix)))
+    return out
+
+
+def render_prompt(processor, request: Request) -> str:
+    """The prompt text both backends feed the model: the chat template with the generation prompt, + prefill."""
+    return processor.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=False) + request.prefill
+
+
+class HFSampler:
+    """transformers `generate`, batched across items and samples with left padding."""
+
+    def __init__(self, model, processor, batch_size: int = 64, suppress_token_ids: Sequence[int] = ()):
+        self.model = model
+        self.processor = processor
+        self.batch_size = batch_size
+        self.suppress = list(suppress_token_ids)
+        self.processor.tokenizer.padding_side = "left"
+
+    @torch.inference_mode()
+    def sample(
+        self, requests: Sequence[Request], n: int, temperature: float, top_p: float, max_tokens: int, seed: int
+    ) -> list[SampleSet]:
+        self.model.eval()
+        tok = self.processor.tokenizer
+        eos = tok.eos_token_id
+        greedy = temperature == 0
+        reps = 1 if greedy else n  # greedy decoding gives the same text n times: decode once, copy
+        flat = [(i, r) for i, r in enumerate(requests) for _ in range(reps)]
+        out = [SampleSet(r) for r in requests]
+        for start in range(0, len(flat), self.batch_size):
+            chunk = flat[start : start + self.batch_size]
+            texts = [render_prompt(self.processor, r) for _, r in chunk]
+            batch = self.processor(text=texts, images=[r.image for _, r in chunk], return_tensors="pt", padding=True)
+            batch = batch.to(self.model.device)
+            # One seed per chunk keeps results reproducible for a given (seed, batch_size).
+            torch.manual_seed(seed * 1_000_003 + start)
+            gen = self.model.generate(
+                **batch,
+                do_sample=not greedy,
+                temperature=temperature if not greedy else None,
+                top_p=top_p if not greedy else None,
+                top_k=0 if not greedy else None,
+                max_new_tokens=max_tokens,
+                suppress_tokens=self.suppress or None,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=eos,
+            )
+            new = gen[:, batch["input_ids"].shape[1] :].tolist()
+            for (i, _), ids in zip(chunk, new, strict=True):
+                stop = eos in ids
+                kept = ids[: ids.index(eos)] if stop else ids
+                kept = [t for t in kept if t != tok.pad_token_id]
+                c = Completion(tok.decode(kept, skip_special_tokens=True), "stop" if stop else "length", len(kept))
+                out[i].completions.extend([c] * (n if greedy else 1))
+        return out
+
+
+def vllm_available() -> bool:
+    return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+
+
+def vllm_inputs(processor, requests: Sequence[Request]) -> list[dict]:
+    """vLLM prompt dicts: rendered prompt text + multi_modal_data (built without importing vLLM)."""
+    return [{"prompt": render_prompt(processor, r), "multi_modal_data": {"image": r.image}} for r in requests]
+
+
+class VLLMSampler:
+    """`vllm.LLM` with multi_modal_data; for GPUs."""
+
+    def __init__(self, model_path: str, processor, *, trust_remote_code: bool = False, **llm_kwargs):
+        from vllm import LLM  # imported lazily: vLLM is an optional GPU extra
+
+        self.processor = processor
+        self.llm = LLM(model=model_path, trust_remote_code=trust_remote_code, limit_mm_per_prompt={"image": 1},
+                       **llm_kwargs)
+
+    def sample(
+        self, requests: Sequence[Request], n: int, temperature: float, top_p: float, max_tokens: int, seed: int
+    ) -> list[SampleSet]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+                                skip_special_tokens=True)
+        results = self.llm.generate(vllm_inputs(self.processor, requests), params)
+        out = []
+        for req, res in zip(requests, results, strict=True):
+            comps = [Completion(o.text, "stop" if o.finish_reason == "stop" else "length", len(o.token_ids))
+                     for o in res.outputs]
+            out.append(SampleSet(req, comps))
+        return out
+
+
+def choose_backend(backend: str) -> str:
+    """'auto' means vLLM when it imports and a GPU is present, else HF."""
+    if backend == "auto":
+        return "vllm" if vllm_available() else "hf"
+    if backend == "vllm" and not vllm_available():
+        raise ValueError("sampling.backend = 'vllm' but vLLM is not installed or no CUDA GPU is visible")
+    return backend

@@ -1,0 +1,74 @@
+import random
+
+import torch
+from PIL import Image
+
+from mmupt_core import bootstrap, tiny, world
+from mmupt_core.config import WorldConfig
+from mmupt_core.prompts import PAPER_SUFFIX, build_messages
+
+
+def test_tokenizer_round_trips_and_keeps_digits_single():
+    tok = tiny.build_tokenizer()
+    for text in ["View B: 3 red. \\boxed{3}", "How many circles are there?", "ünïcode 123 ✓"]:
+        assert tok.decode(tok(text)["input_ids"]) == text
+    assert "12" not in tok.tokenize("12")
+    for special in tiny.SPECIAL_TOKENS:
+        assert tok.convert_tokens_to_ids(special) != tok.unk_token_id
+
+
+def test_chat_template_renders_qwen_style():
+    proc = tiny.build_processor(tiny.build_tokenizer())
+    text = proc.apply_chat_template(build_messages("How many circles are there?"), add_generation_prompt=True,
+                                    tokenize=False)
+    assert text.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n")
+    assert "<|vision_start|><|image_pad|><|vision_end|>How many circles are there?" + PAPER_SUFFIX in text
+    assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_processor_gives_27_image_tokens():
+    tok = tiny.build_tokenizer()
+    proc = tiny.build_processor(tok)
+    img = Image.new("RGB", (252, 84))
+    text = proc.apply_chat_template(build_messages("q"), add_generation_prompt=True, tokenize=False)
+    batch = proc(text=[text], images=[img], return_tensors="pt")
+    assert batch["image_grid_thw"].tolist() == [[1, 6, 18]]
+    assert int((batch["input_ids"] == tok.convert_tokens_to_ids("<|image_pad|>")).sum()) == tiny.IMAGE_TOKENS
+
+
+def test_model_saves_and_loads_back(tmp_path):
+    tok = tiny.build_tokenizer()
+    proc = tiny.build_processor(tok)
+    model = tiny.build_model(tok, seed=3)
+    n_params = sum(p.numel() for p in model.parameters())
+    assert 0.5e6 < n_params < 2e6
+    tiny.save_pretrained(model, proc, tmp_path / "ck")
+    assert (tmp_path / "ck" / "model.safetensors").is_file()
+    loaded, proc2 = tiny.load_pretrained(tmp_path / "ck")
+    assert type(loaded).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    assert proc2.tokenizer.chat_template == tiny.CHAT_TEMPLATE
+
+
+def test_a_few_bootstrap_steps_lower_the_loss(tmp_path):
+    torch.set_num_threads(1)
+    path = world.build_world(WorldConfig(n_sft=64, n_pool=4, n_eval=4), tmp_path)
+    items, metas, images = bootstrap.load_world_split(path, "sft")
+    tok = tiny.build_tokenizer()
+    proc = tiny.build_processor(tok)
+    model = tiny.build_model(tok)
+    rng = random.Random(0)
+    fixed = bootstrap.make_examples(items, metas, images, rng, 16, PAPER_SUFFIX, 0.1)
+    losses = bootstrap.train_sft(model, proc, lambda _: fixed, steps=12, lr=3e-3, warmup_steps=2, seed=0)
+    assert sum(losses[-3:]) / 3 < 0.7 * losses[0]
+
+
+def test_labels_cover_only_the_answer():
+    tok = tiny.build_tokenizer()
+    proc = tiny.build_processor(tok)
+    ex = bootstrap.Example(Image.new("RGB", (252, 84)), build_messages("How many circles are there?"),
+                           "View A: 2 circles. \\boxed{2}")
+    batch = bootstrap.collate(proc, [ex])
+    labelled = batch["input_ids"][0][batch["labels"][0] != -100]
+    assert tok.decode(labelled) == "View A: 2 circles. \\boxed{2}<|im_end|>"

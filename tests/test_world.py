@@ -1,0 +1,88 @@
+import json
+import random
+
+from PIL import Image
+
+from mmupt_core import world
+from mmupt_core.config import WorldConfig
+from mmupt_core.items import read_items
+
+CFG = WorldConfig(n_sft=40, n_pool=20, n_eval=20)
+
+
+def _recount(meta: dict) -> int:
+    """An independent recount from the scene description, not using world.count."""
+    objs = meta["objects"]
+    t = meta["targets"]
+    kind = meta["type"]
+    if kind == "total":
+        return len(objs)
+    if kind == "shape":
+        return len([o for o in objs if o[0] == t[0]])
+    if kind == "colour":
+        return len([o for o in objs if o[1] == t[0]])
+    return abs(len([o for o in objs if o[0] == t[0]]) - len([o for o in objs if o[0] == t[1]]))
+
+
+def test_generator_is_deterministic(tmp_path):
+    a = world.build_world(CFG, tmp_path / "a")
+    b = world.build_world(CFG, tmp_path / "b")
+    for split in ("sft", "pool", "eval"):
+        assert (a / f"{split}.jsonl").read_text() == (b / f"{split}.jsonl").read_text()
+    assert (a / "images" / "eval-00003.png").read_bytes() == (b / "images" / "eval-00003.png").read_bytes()
+    other = world.build_world(CFG.model_copy(update={"seed": 1}), tmp_path / "c")
+    assert (other / "eval.jsonl").read_text() != (a / "eval.jsonl").read_text()
+
+
+def test_answers_match_an_independent_recount(tmp_path):
+    path = world.build_world(CFG, tmp_path)
+    for split in ("sft", "eval"):
+        for line in (path / f"{split}.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            assert row["answer"] == str(_recount(row["meta"])), row
+            # every route counts only what its view shows: the hidden object (if any) is the only difference
+            for v, route in enumerate(row["meta"]["routes"]):
+                occ = row["meta"]["occluded"][v]
+                visible = [o for o, c in zip(row["meta"]["objects"], row["meta"]["cells"][v], strict=True) if c != occ]
+                expect = _recount({**row["meta"], "objects": visible})
+                assert route.startswith(f"View {'ABC'[v]}:") and route.endswith(f"\\boxed{{{expect}}}")
+
+
+def test_pool_answers_are_stored_apart(tmp_path):
+    path = world.build_world(CFG, tmp_path)
+    pool = read_items(path / "pool.jsonl")
+    assert all(it.answer is None for it in pool)
+    assert all("objects" not in it.meta for it in pool)
+    hidden = world.load_pool_answers(path)
+    assert set(hidden) == {it.item_id for it in pool}
+
+
+def test_images_are_the_documented_size_and_splits_go_through_the_item_loader(tmp_path):
+    path = world.build_world(CFG, tmp_path)
+    items = world.load_split(path, "eval")
+    assert len(items) == CFG.n_eval
+    with Image.open(items[0].image) as im:
+        assert im.size == (252, 84) and im.mode == "RGB"
+    assert len({it.item_id for it in items}) == len(items)
+
+
+def test_route_differs_from_truth_only_through_occlusion():
+    rng = random.Random(0)
+    for _ in range(200):
+        scene = world.make_scene(rng, WorldConfig())
+        q = world.make_question(rng)
+        for v in range(3):
+            if scene.occluded[v] not in scene.cells[v]:
+                assert world.count(scene.visible(v), q) == world.count(scene.objects, q)
+
+
+def test_blind_baseline_is_computed_per_question(tmp_path):
+    path = world.build_world(CFG, tmp_path)
+    sft, ev = world.load_split(path, "sft"), world.load_split(path, "eval")
+    base = world.blind_baseline(sft, ev)
+    assert 0.0 <= base["all"] <= 1.0
+
+
+def test_parse_question_accepts_only_grammar_questions():
+    assert world.parse_question("How many  circles are there?").kind == "shape"
+    assert world.parse_question("How many dogs are there?") is None
