@@ -83,12 +83,23 @@ def normalize(answer: str) -> str:
     '3.0' -> '3', '1,000' -> '1000', '\\dfrac' -> '\\frac', '\\frac{6}{3}' stays symbolic."""
     s = answer.strip()
     s = s.replace("$", "").replace("\\!", "").replace("\\,", "").replace("\\ ", "")
-    s = s.replace("\\left", "").replace("\\right", "").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = (
+        s.replace("\\left", "")
+        .replace("\\right", "")
+        .replace("\\dfrac", "\\frac")
+        .replace("\\tfrac", "\\frac")
+    )
     prev = None
     while prev != s:
         prev = s
         s = _TEXT_WRAP.sub(r"\1", s)
-    s = s.replace("^\\circ", "").replace("^{\\circ}", "").replace("\\circ", "").replace("°", "").replace("\\%", "%")
+    s = (
+        s.replace("^\\circ", "")
+        .replace("^{\\circ}", "")
+        .replace("\\circ", "")
+        .replace("°", "")
+        .replace("\\%", "%")
+    )
     s = s.strip().rstrip(".").strip()
     s = _UNITS.sub("", s) if re.search(r"\d", s) else s
     s = s.replace(" ", "")

@@ -45,13 +45,22 @@ def bootstrap_key(config: RunConfig) -> str:
         "world": config.world.model_dump(mode="json"),
         "bootstrap": config.bootstrap.model_dump(mode="json"),
         "suffix": config.sampling.prompt_suffix,
+        "image_first": config.model.image_first,
         "version": 1,
     }
     return sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def make_examples(items: list[Item], metas: dict[str, dict], images: dict[str, Image.Image], rng: random.Random,
-                  n: int, suffix: str, synthesis_fraction: float) -> list[Example]:
+def make_examples(
+    items: list[Item],
+    metas: dict[str, dict],
+    images: dict[str, Image.Image],
+    rng: random.Random,
+    n: int,
+    suffix: str,
+    synthesis_fraction: float,
+    image_first: bool = True,
+) -> list[Example]:
     """n SFT examples drawn from items: random routes for answers, grammar questions for synthesis."""
     grammar = [q.text for q in world.all_questions()]
     out = []
@@ -62,17 +71,21 @@ def make_examples(items: list[Item], metas: dict[str, dict], images: dict[str, I
             in_context = rng.random() < 0.5
             example_q = it.question if in_context else None
             target = rng.choice([q for q in grammar if q != example_q])
-            out.append(Example(img, synthesis_messages(example_q), target))
+            out.append(Example(img, synthesis_messages(example_q, image_first), target))
         else:
             routes = metas[it.item_id]["routes"]
-            out.append(Example(img, build_messages(it.question, suffix), routes[rng.randrange(len(routes))]))
+            route = routes[rng.randrange(len(routes))]
+            out.append(Example(img, build_messages(it.question, suffix, image_first), route))
     return out
 
 
 def collate(processor, examples: list[Example]) -> dict[str, torch.Tensor]:
     """Tokenize prompt+target with the processor; labels cover the target and its <|im_end|> only."""
     tok = processor.tokenizer
-    prompts = [processor.apply_chat_template(e.messages, add_generation_prompt=True, tokenize=False) for e in examples]
+    prompts = [
+        processor.apply_chat_template(e.messages, add_generation_prompt=True, tokenize=False)
+        for e in examples
+    ]
     texts = [p + e.target + tok.eos_token for p, e in zip(prompts, examples, strict=True)]
     batch = processor(text=texts, images=[e.image for e in examples], return_tensors="pt", padding=True)
     image_tokens = (batch["image_grid_thw"].prod(-1) // processor.image_processor.merge_size**2).tolist()
@@ -86,8 +99,16 @@ def collate(processor, examples: list[Example]) -> dict[str, torch.Tensor]:
     return batch
 
 
-def train_sft(model, processor, sample_batch: Callable[[int], list[Example]], steps: int, lr: float,
-              warmup_steps: int, seed: int, on_step: Callable[[int, float], None] | None = None) -> list[float]:
+def train_sft(
+    model,
+    processor,
+    sample_batch: Callable[[int], list[Example]],
+    steps: int,
+    lr: float,
+    warmup_steps: int,
+    seed: int,
+    on_step: Callable[[int, float], None] | None = None,
+) -> list[float]:
     """A minimal SFT loop (AdamW, linear warmup then cosine decay); returns the loss per step."""
     torch.manual_seed(seed)
     model.train()
@@ -116,7 +137,9 @@ def train_sft(model, processor, sample_batch: Callable[[int], list[Example]], st
     return losses
 
 
-def load_world_split(world_path: Path, split: str) -> tuple[list[Item], dict[str, dict], dict[str, Image.Image]]:
+def load_world_split(
+    world_path: Path, split: str
+) -> tuple[list[Item], dict[str, dict], dict[str, Image.Image]]:
     items = world.load_split(world_path, split)
     rows = [json.loads(line) for line in (world_path / f"{split}.jsonl").read_text().splitlines() if line]
     metas = {r["item_id"]: r["meta"] for r in rows}
@@ -124,8 +147,9 @@ def load_world_split(world_path: Path, split: str) -> tuple[list[Item], dict[str
     return items, metas, images
 
 
-def run_bootstrap(config: RunConfig, world_path: Path, out_root: Path,
-                  on_step: Callable[[int, float], None] | None = None) -> tuple[Path, dict]:
+def run_bootstrap(
+    config: RunConfig, world_path: Path, out_root: Path, on_step: Callable[[int, float], None] | None = None
+) -> tuple[Path, dict]:
     """Train (or reuse) the base checkpoint; returns (path, info) with loss curve and wall time."""
     out = out_root / f"tiny-{bootstrap_key(config)}"
     info_path = out / "bootstrap.json"
@@ -141,8 +165,16 @@ def run_bootstrap(config: RunConfig, world_path: Path, out_root: Path,
     rng = random.Random(bc.seed)
 
     def sample_batch(_: int) -> list[Example]:
-        return make_examples(items, metas, images, rng, bc.batch_size, config.sampling.prompt_suffix,
-                             bc.synthesis_fraction)
+        return make_examples(
+            items,
+            metas,
+            images,
+            rng,
+            bc.batch_size,
+            config.sampling.prompt_suffix,
+            bc.synthesis_fraction,
+            config.model.image_first,
+        )
 
     losses = train_sft(model, processor, sample_batch, bc.steps, bc.lr, bc.warmup_steps, bc.seed, on_step)
     wall = time.perf_counter() - start

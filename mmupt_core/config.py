@@ -35,6 +35,7 @@ class ModelConfig(_Section):
     threads: int = Field(
         default=1, ge=1, description="torch threads per process; 1 beats 2 on 2 shared cores"
     )
+    image_first: bool = Field(default=True, description="image before the question in the user turn")
 
     @model_validator(mode="after")
     def _pixels_ordered(self) -> ModelConfig:

@@ -52,22 +52,26 @@ def entropy(answers: Sequence[str | None]) -> float:
     return -sum(c / n * math.log(c / n) for c in counts.values()) if n else 0.0
 
 
-def outcomes(items: Sequence[Item], answers: dict[str, str], greedy: Sequence[SampleSet],
-             sampled: Sequence[SampleSet]) -> list[ItemOutcome]:
+def outcomes(
+    items: Sequence[Item], answers: dict[str, str], greedy: Sequence[SampleSet], sampled: Sequence[SampleSet]
+) -> list[ItemOutcome]:
     out = []
     for it, g, s in zip(items, greedy, sampled, strict=True):
-        out.append(ItemOutcome(
-            it.item_id,
-            it.meta.get("type", "all") if it.meta else "all",
-            answers[it.item_id],
-            extract_answer(g.completions[0].text, it.choices),
-            [extract_answer(c.text, it.choices) for c in s.completions],
-        ))
+        out.append(
+            ItemOutcome(
+                it.item_id,
+                it.meta.get("type", "all") if it.meta else "all",
+                answers[it.item_id],
+                extract_answer(g.completions[0].text, it.choices),
+                [extract_answer(c.text, it.choices) for c in s.completions],
+            )
+        )
     return out
 
 
-def summarize(items: Sequence[Item], results: Sequence[ItemOutcome], scorer: Scorer, k: int,
-              tie_break: str = "none") -> dict[str, float]:
+def summarize(
+    items: Sequence[Item], results: Sequence[ItemOutcome], scorer: Scorer, k: int, tie_break: str = "none"
+) -> dict[str, float]:
     """Metrics overall and per type: greedy_acc, sampled_acc, maj@k, agreement, entropy, gap (maj - greedy)."""
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for it, r in zip(items, results, strict=True):
@@ -93,9 +97,19 @@ def summarize(items: Sequence[Item], results: Sequence[ItemOutcome], scorer: Sco
     return out
 
 
-def evaluate(sampler: Sampler, items: Sequence[Item], requests: Sequence[Request], answers: dict[str, str], *,
-             k: int, temperature: float, max_tokens: int, seed: int, scorer: Scorer | None = None,
-             top_p: float = 1.0) -> tuple[dict[str, float], list[ItemOutcome]]:
+def evaluate(
+    sampler: Sampler,
+    items: Sequence[Item],
+    requests: Sequence[Request],
+    answers: dict[str, str],
+    *,
+    k: int,
+    temperature: float,
+    max_tokens: int,
+    seed: int,
+    scorer: Scorer | None = None,
+    top_p: float = 1.0,
+) -> tuple[dict[str, float], list[ItemOutcome]]:
     """Greedy + k samples at `temperature` per item; returns (metrics, per-item outcomes)."""
     scorer = scorer or EquivalenceScorer()
     greedy = sampler.sample(requests, 1, 0.0, 1.0, max_tokens, seed)
@@ -104,8 +118,18 @@ def evaluate(sampler: Sampler, items: Sequence[Item], requests: Sequence[Request
     return summarize(items, results, scorer, k), results
 
 
-def accuracy_at(sampler: Sampler, items: Sequence[Item], requests: Sequence[Request], answers: dict[str, str], *,
-                temperature: float, n: int, max_tokens: int, seed: int, scorer: Scorer | None = None) -> float:
+def accuracy_at(
+    sampler: Sampler,
+    items: Sequence[Item],
+    requests: Sequence[Request],
+    answers: dict[str, str],
+    *,
+    temperature: float,
+    n: int,
+    max_tokens: int,
+    seed: int,
+    scorer: Scorer | None = None,
+) -> float:
     """Mean per-sample accuracy at one temperature (0 = greedy), for temperature sweeps."""
     scorer = scorer or EquivalenceScorer()
     sets = sampler.sample(requests, 1 if temperature == 0 else n, temperature, 1.0, max_tokens, seed)

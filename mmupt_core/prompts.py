@@ -8,19 +8,29 @@ from __future__ import annotations
 
 PAPER_SUFFIX = " Please reason step by step, and put your final answer within \\boxed{}."
 DIRECT_SYNTHESIS_PROMPT = "Write a new question about this image."
-IN_CONTEXT_SYNTHESIS_PROMPT = "Here is a question about this image: {question} Write a different question about the same image."
+IN_CONTEXT_SYNTHESIS_PROMPT = (
+    "Here is a question about this image: {question} Write a different question about the same image."
+)
 
 
-def build_messages(question: str, suffix: str = PAPER_SUFFIX) -> list[dict]:
-    """One user turn: the image, then the question followed by the answer-format suffix."""
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question.strip() + suffix}]}]
+def build_messages(question: str, suffix: str = PAPER_SUFFIX, image_first: bool = True) -> list[dict]:
+    """One user turn: the image and the question followed by the answer-format suffix.
+
+    Real checkpoints see the image first (the paper's layout); the tiny model reads the question first, so that
+    under causal attention its image tokens can already see what is being asked.
+    """
+    text = {"type": "text", "text": question.strip() + suffix}
+    content = [{"type": "image"}, text] if image_first else [text, {"type": "image"}]
+    return [{"role": "user", "content": content}]
 
 
-def synthesis_messages(example_question: str | None) -> list[dict]:
+def synthesis_messages(example_question: str | None, image_first: bool = True) -> list[dict]:
     """Direct synthesis when example_question is None, in-context synthesis otherwise."""
     text = (
         DIRECT_SYNTHESIS_PROMPT
         if example_question is None
         else IN_CONTEXT_SYNTHESIS_PROMPT.format(question=example_question.strip())
     )
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+    part = {"type": "text", "text": text}
+    content = [{"type": "image"}, part] if image_first else [part, {"type": "image"}]
+    return [{"role": "user", "content": content}]

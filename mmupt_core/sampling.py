@@ -47,7 +47,13 @@ class SampleSet:
 
 class Sampler(Protocol):
     def sample(
-        self, requests: Sequence[Request], n: int, temperature: float, top_p: float, max_tokens: int, seed: int
+        self,
+        requests: Sequence[Request],
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        seed: int,
     ) -> list[SampleSet]: ...
 
 
@@ -56,18 +62,23 @@ def load_image(path: str) -> Image.Image:
         return im.convert("RGB")
 
 
-def requests_for(items: Sequence[Item], suffix: str, images: dict[str, Image.Image] | None = None) -> list[Request]:
+def requests_for(
+    items: Sequence[Item], suffix: str, image_first: bool = True, images: dict[str, Image.Image] | None = None
+) -> list[Request]:
     """One request per item, the image loaded from the item's path unless given."""
     out = []
     for it in items:
         img = images[it.item_id] if images is not None else load_image(it.image)
-        out.append(Request(it.item_id, img, build_messages(it.question, suffix)))
+        out.append(Request(it.item_id, img, build_messages(it.question, suffix, image_first)))
     return out
 
 
 def render_prompt(processor, request: Request) -> str:
     """The prompt text both backends feed the model: the chat template with the generation prompt, + prefill."""
-    return processor.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=False) + request.prefill
+    return (
+        processor.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=False)
+        + request.prefill
+    )
 
 
 class HFSampler:
@@ -82,7 +93,13 @@ class HFSampler:
 
     @torch.inference_mode()
     def sample(
-        self, requests: Sequence[Request], n: int, temperature: float, top_p: float, max_tokens: int, seed: int
+        self,
+        requests: Sequence[Request],
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        seed: int,
     ) -> list[SampleSet]:
         self.model.eval()
         tok = self.processor.tokenizer
@@ -94,7 +111,9 @@ class HFSampler:
         for start in range(0, len(flat), self.batch_size):
             chunk = flat[start : start + self.batch_size]
             texts = [render_prompt(self.processor, r) for _, r in chunk]
-            batch = self.processor(text=texts, images=[r.image for _, r in chunk], return_tensors="pt", padding=True)
+            batch = self.processor(
+                text=texts, images=[r.image for _, r in chunk], return_tensors="pt", padding=True
+            )
             batch = batch.to(self.model.device)
             # One seed per chunk keeps results reproducible for a given (seed, batch_size).
             torch.manual_seed(seed * 1_000_003 + start)
@@ -114,7 +133,9 @@ class HFSampler:
                 stop = eos in ids
                 kept = ids[: ids.index(eos)] if stop else ids
                 kept = [t for t in kept if t != tok.pad_token_id]
-                c = Completion(tok.decode(kept, skip_special_tokens=True), "stop" if stop else "length", len(kept))
+                c = Completion(
+                    tok.decode(kept, skip_special_tokens=True), "stop" if stop else "length", len(kept)
+                )
                 out[i].completions.extend([c] * (n if greedy else 1))
         return out
 
@@ -135,21 +156,39 @@ class VLLMSampler:
         from vllm import LLM  # imported lazily: vLLM is an optional GPU extra
 
         self.processor = processor
-        self.llm = LLM(model=model_path, trust_remote_code=trust_remote_code, limit_mm_per_prompt={"image": 1},
-                       **llm_kwargs)
+        self.llm = LLM(
+            model=model_path,
+            trust_remote_code=trust_remote_code,
+            limit_mm_per_prompt={"image": 1},
+            **llm_kwargs,
+        )
 
     def sample(
-        self, requests: Sequence[Request], n: int, temperature: float, top_p: float, max_tokens: int, seed: int
+        self,
+        requests: Sequence[Request],
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        seed: int,
     ) -> list[SampleSet]:
         from vllm import SamplingParams
 
-        params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-                                skip_special_tokens=True)
+        params = SamplingParams(
+            n=n,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            seed=seed,
+            skip_special_tokens=True,
+        )
         results = self.llm.generate(vllm_inputs(self.processor, requests), params)
         out = []
         for req, res in zip(requests, results, strict=True):
-            comps = [Completion(o.text, "stop" if o.finish_reason == "stop" else "length", len(o.token_ids))
-                     for o in res.outputs]
+            comps = [
+                Completion(o.text, "stop" if o.finish_reason == "stop" else "length", len(o.token_ids))
+                for o in res.outputs
+            ]
             out.append(SampleSet(req, comps))
         return out
 

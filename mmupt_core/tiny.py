@@ -204,4 +204,8 @@ def load_pretrained(path: str | Path, trust_remote_code: bool = False, dtype: to
 def suppressed_token_ids(tokenizer) -> list[int]:
     """Special tokens that sampling must never emit (a sampled <|image_pad|> breaks the GRPO re-forward)."""
     keep = {tokenizer.eos_token_id}
-    return [tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS if tokenizer.convert_tokens_to_ids(t) not in keep]
+    return [
+        tokenizer.convert_tokens_to_ids(t)
+        for t in SPECIAL_TOKENS
+        if tokenizer.convert_tokens_to_ids(t) not in keep
+    ]

@@ -55,7 +55,9 @@ def vote(answers: list[str | None], tie_break: Literal["none", "lowest"] = "none
                 break
         else:
             classes.append([form])
-    totals = sorted(((sum(counts[f] for f in cls), cls) for cls in classes), key=lambda t: (-t[0], _sort_key(t[1][0])))
+    totals = sorted(
+        ((sum(counts[f] for f in cls), cls) for cls in classes), key=lambda t: (-t[0], _sort_key(t[1][0]))
+    )
     top_votes, top_cls = totals[0]
     tied = len(totals) > 1 and totals[1][0] == top_votes
     if tied and tie_break == "none":

@@ -99,7 +99,9 @@ def make_question(rng: random.Random, kind: str | None = None) -> Question:
     if kind == "total":
         return Question(kind, "How many shapes are there in total?", ())
     a, b = rng.sample(SHAPES, 2)
-    return Question(kind, f"What is the difference between the number of {PLURAL[a]} and {PLURAL[b]}?", (a, b))
+    return Question(
+        kind, f"What is the difference between the number of {PLURAL[a]} and {PLURAL[b]}?", (a, b)
+    )
 
 
 def all_questions() -> list[Question]:
@@ -108,7 +110,9 @@ def all_questions() -> list[Question]:
     qs += [Question("colour", f"How many {c} shapes are there?", (c,)) for c in COLOURS]
     qs.append(Question("total", "How many shapes are there in total?", ()))
     qs += [
-        Question("difference", f"What is the difference between the number of {PLURAL[a]} and {PLURAL[b]}?", (a, b))
+        Question(
+            "difference", f"What is the difference between the number of {PLURAL[a]} and {PLURAL[b]}?", (a, b)
+        )
         for a in SHAPES
         for b in SHAPES
         if a != b
@@ -226,7 +230,9 @@ def build_world(cfg: WorldConfig, root: Path) -> Path:
         rows = generate_split(cfg, split, n, out / "images")
         if split == "pool":
             # The pool is unlabeled: its answers live in a separate file that only diagnostics read.
-            write_jsonl(out / "pool_answers.jsonl", [{"item_id": it.item_id, "answer": it.answer} for it, _ in rows])
+            write_jsonl(
+                out / "pool_answers.jsonl", [{"item_id": it.item_id, "answer": it.answer} for it, _ in rows]
+            )
             write_jsonl(
                 out / "pool.jsonl",
                 [{**it.to_row(), "answer": None} for it, _ in rows],

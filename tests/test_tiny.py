@@ -19,8 +19,9 @@ def test_tokenizer_round_trips_and_keeps_digits_single():
 
 def test_chat_template_renders_qwen_style():
     proc = tiny.build_processor(tiny.build_tokenizer())
-    text = proc.apply_chat_template(build_messages("How many circles are there?"), add_generation_prompt=True,
-                                    tokenize=False)
+    text = proc.apply_chat_template(
+        build_messages("How many circles are there?"), add_generation_prompt=True, tokenize=False
+    )
     assert text.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n")
     assert "<|vision_start|><|image_pad|><|vision_end|>How many circles are there?" + PAPER_SUFFIX in text
     assert text.endswith("<|im_start|>assistant\n")
@@ -67,8 +68,11 @@ def test_a_few_bootstrap_steps_lower_the_loss(tmp_path):
 def test_labels_cover_only_the_answer():
     tok = tiny.build_tokenizer()
     proc = tiny.build_processor(tok)
-    ex = bootstrap.Example(Image.new("RGB", (252, 84)), build_messages("How many circles are there?"),
-                           "View A: 2 circles. \\boxed{2}")
+    ex = bootstrap.Example(
+        Image.new("RGB", (252, 84)),
+        build_messages("How many circles are there?"),
+        "View A: 2 circles. \\boxed{2}",
+    )
     batch = bootstrap.collate(proc, [ex])
     labelled = batch["input_ids"][0][batch["labels"][0] != -100]
     assert tok.decode(labelled) == "View A: 2 circles. \\boxed{2}<|im_end|>"

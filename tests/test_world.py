@@ -43,7 +43,11 @@ def test_answers_match_an_independent_recount(tmp_path):
             # every route counts only what its view shows: the hidden object (if any) is the only difference
             for v, route in enumerate(row["meta"]["routes"]):
                 occ = row["meta"]["occluded"][v]
-                visible = [o for o, c in zip(row["meta"]["objects"], row["meta"]["cells"][v], strict=True) if c != occ]
+                visible = [
+                    o
+                    for o, c in zip(row["meta"]["objects"], row["meta"]["cells"][v], strict=True)
+                    if c != occ
+                ]
                 expect = _recount({**row["meta"], "objects": visible})
                 assert route.startswith(f"View {'ABC'[v]}:") and route.endswith(f"\\boxed{{{expect}}}")
 

@@ -1,0 +1,377 @@
+"""The stages of a round as plain functions over references: (context) -> StageRecord.
+
+Each stage reads what earlier stages stored (item rows, Parquet sample files, pseudo-labels, checkpoint paths)
+and returns everything it produced as one `StageRecord`, which `run_stage` writes atomically with the stage's
+status. A stage that crashed part-way simply runs again: its files are written under temporary names and
+renamed, and its rows replace the old ones. Prefect tasks wrap these one to one; `mmupt_core.rounds` runs
+them without Prefect.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmupt_core import tiny, world
+from mmupt_core.answers import extract_answer
+from mmupt_core.bootstrap import run_bootstrap
+from mmupt_core.config import RunConfig
+from mmupt_core.diagnostics import round_diagnostics
+from mmupt_core.evaluate import evaluate
+from mmupt_core.items import Item
+from mmupt_core.paths import cache_dir, run_dir, store_path
+from mmupt_core.sampling import HFSampler, choose_backend, requests_for
+from mmupt_core.store import StageRecord, Store
+from mmupt_core.voting import vote
+
+log = logging.getLogger(__name__)
+ROUND_STAGES = ("sample", "vote", "train", "evaluate", "record")
+SETUP_STAGES = ("bootstrap", "load")
+
+
+@dataclass(frozen=True)
+class Context:
+    config: RunConfig
+    run_id: str
+    round: int
+
+    @property
+    def store(self) -> Store:
+        c = self.config.store
+        return Store(store_path(self.config), retries=c.lock_retries, backoff_s=c.lock_backoff_s)
+
+    @property
+    def dir(self) -> Path:
+        return run_dir(self.config, self.run_id)
+
+    @property
+    def round_dir(self) -> Path:
+        return self.dir / f"round-{self.round}"
+
+    @property
+    def config_hash(self) -> str:
+        return self.config.section_hash()
+
+
+def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *, force: bool = False) -> bool:
+    """Run fn unless the store marks (run, round, stage) done under this config hash; returns True if it ran."""
+    store = ctx.store
+    if not force and store.stage_done(ctx.run_id, ctx.round, stage, ctx.config_hash):
+        log.info("%s round %d %s: done, skipped", ctx.run_id, ctx.round, stage)
+        return False
+    store.start_stage(ctx.run_id, ctx.round, stage, ctx.config_hash)
+    start = time.perf_counter()
+    try:
+        record = fn(ctx)
+    except BaseException as exc:
+        store.fail_stage(ctx.run_id, ctx.round, stage, f"{type(exc).__name__}: {exc}")
+        raise
+    wall = time.perf_counter() - start
+    store.record_stage(
+        ctx.run_id,
+        ctx.round,
+        stage,
+        ctx.config_hash,
+        record,
+        wall_s=wall,
+        finishes_round=stage == ROUND_STAGES[-1] or (ctx.round == 0 and stage == SETUP_STAGES[-1]),
+    )
+    log.info("%s round %d %s: %.1fs", ctx.run_id, ctx.round, stage, wall)
+    return True
+
+
+# -- setup (round 0) ---------------------------------------------------------------------------------------
+def world_path(config: RunConfig) -> Path:
+    return world.build_world(config.world, cache_dir("world"))
+
+
+def bootstrap_stage(ctx: Context) -> StageRecord:
+    """Round 0: the base checkpoint (the tiny model's first SFT, cached; or the configured model path)."""
+    cfg = ctx.config
+    if cfg.model.name_or_path == "tiny":
+        path, info = run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
+        metrics = [
+            {"benchmark": "bootstrap", "metric": k, "value": float(info[k]), "n": None}
+            for k in ("wall_s", "params", "steps", "loss_last")
+        ]
+    else:
+        path, metrics = Path(cfg.model.name_or_path), []
+    return StageRecord(metrics=metrics, checkpoint={"path": str(path), "parent_id": None})
+
+
+def load_stage(ctx: Context) -> StageRecord:
+    """Round 0: register the unlabeled pool; items that cannot be used go to rejected_items with a reason."""
+    items, rejected = pool_items(ctx.config)
+    rows = [
+        {
+            "item_id": it.item_id,
+            "split": it.split,
+            "source": it.source,
+            "image_path": it.image,
+            "question": it.question,
+            "choices": it.choices,
+            "answer": None,
+            "parent_item_id": it.parent_item_id,
+            "meta": it.meta,
+        }
+        for it in items
+    ]
+    return StageRecord(items=rows, rejected_items=rejected)
+
+
+def pool_items(config: RunConfig) -> tuple[list[Item], list[dict]]:
+    if config.data.source != "world":
+        raise ValueError(
+            f"data.source = {config.data.source!r}: only the embedded 'world' pool is wired in yet"
+        )
+    items = world.load_split(world_path(config), "pool")
+    seen: set[str] = set()
+    kept, rejected = [], []
+    for it in items:
+        reason = None
+        if not it.question.strip():
+            reason = "empty question"
+        elif it.item_id in seen:
+            reason = "duplicate item id"
+        elif not Path(it.image).is_file():
+            reason = f"image not found: {it.image}"
+        if reason:
+            rejected.append({"item_id": it.item_id, "reason": reason})
+        else:
+            seen.add(it.item_id)
+            kept.append(it)
+    return kept, rejected
+
+
+def stored_pool(ctx: Context) -> list[Item]:
+    rows = ctx.store.items(ctx.run_id, 0, "load")
+    if not rows and ctx.store.get_run(ctx.run_id)["parent_run_id"]:
+        parent = ctx.store.get_run(ctx.run_id)["parent_run_id"]
+        rows = ctx.store.items(parent, 0, "load")
+    return [
+        Item(
+            item_id=r["item_id"],
+            source=r["source"],
+            image=r["image_path"],
+            question=r["question"],
+            split=r["split"],
+        )
+        for r in rows
+    ]
+
+
+def hidden_answers(config: RunConfig) -> dict[str, str]:
+    """Pool answers for diagnostics (and the ground-truth oracle only); never read by a UPT reward."""
+    return world.load_pool_answers(world_path(config)) if config.data.source == "world" else {}
+
+
+# -- the round -----------------------------------------------------------------------------------------------
+def current_checkpoint(ctx: Context) -> dict:
+    """The checkpoint this round starts from: the latest finished one before this round."""
+    rows = [c for c in ctx.store.lineage(ctx.run_id) if c["round"] < ctx.round]
+    if not rows:
+        raise ValueError(
+            f"run {ctx.run_id!r} has no checkpoint before round {ctx.round}; run the bootstrap first"
+        )
+    return rows[0]
+
+
+def _sampler(config: RunConfig, checkpoint: str):
+    backend = choose_backend(config.sampling.backend)
+    model, processor = tiny.load_pretrained(checkpoint, trust_remote_code=config.model.trust_remote_code)
+    if backend == "vllm":
+        from mmupt_core.sampling import VLLMSampler
+
+        return VLLMSampler(checkpoint, processor, trust_remote_code=config.model.trust_remote_code)
+    return HFSampler(
+        model,
+        processor,
+        batch_size=config.sampling.batch_size,
+        suppress_token_ids=tiny.suppressed_token_ids(processor.tokenizer),
+    )
+
+
+def _set_threads(config: RunConfig) -> None:
+    import torch
+
+    torch.set_num_threads(config.model.threads)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def sample_stage(ctx: Context) -> StageRecord:
+    """Draw n_votes answers per pool item from the round's starting checkpoint; samples go to Parquet."""
+    cfg = ctx.config
+    _set_threads(cfg)
+    pool = stored_pool(ctx)
+    ck = current_checkpoint(ctx)
+    sampler = _sampler(cfg, ck["path"])
+    n = cfg.voting.n_votes or cfg.sampling.n
+    sets = sampler.sample(
+        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first),
+        n,
+        cfg.sampling.temperature,
+        cfg.sampling.top_p,
+        cfg.sampling.max_tokens,
+        cfg.sampling.seed + 7919 * ctx.round,
+    )
+    rows = {k: [] for k in ("item_id", "sample_idx", "text", "answer", "finish_reason", "n_tokens")}
+    for it, s in zip(pool, sets, strict=True):
+        for idx, c in enumerate(s.completions):
+            rows["item_id"].append(it.item_id)
+            rows["sample_idx"].append(idx)
+            rows["text"].append(c.text)
+            rows["answer"].append(extract_answer(c.text, it.choices))
+            rows["finish_reason"].append(c.finish_reason)
+            rows["n_tokens"].append(c.n_tokens)
+    path = ctx.round_dir / "samples.parquet"
+    write_parquet_atomic(pa.table(rows), path)
+    return StageRecord(samples=[{"path": str(path), "n_rows": len(rows["item_id"])}])
+
+
+def vote_stage(ctx: Context) -> StageRecord:
+    """Majority vote per item over its samples; the filters decide which pseudo-labels are accepted."""
+    cfg = ctx.config
+    files = ctx.store.sample_files(ctx.run_id, ctx.round)
+    if not files:
+        raise ValueError(
+            f"run {ctx.run_id!r} round {ctx.round}: no samples recorded; run the sample stage first"
+        )
+    table = pq.read_table(files[0]["path"], columns=["item_id", "answer"]).to_pydict()
+    by_item: dict[str, list[str | None]] = {}
+    for item_id, ans in zip(table["item_id"], table["answer"], strict=True):
+        by_item.setdefault(item_id, []).append(ans)
+    hidden = hidden_answers(cfg)
+    labels, correct = [], []
+    for item_id, answers in by_item.items():
+        v = vote(answers, tie_break=cfg.voting.tie_break)
+        ok = v.accepted(cfg.voting.min_agreement, cfg.voting.min_valid)
+        labels.append(
+            {
+                "item_id": item_id,
+                "label": v.label,
+                "votes": v.votes,
+                "n_valid": v.n_valid,
+                "agreement": v.agreement,
+                "accepted": ok,
+            }
+        )
+        if ok and item_id in hidden:
+            correct.append(v.label == hidden[item_id])
+    metrics = round_diagnostics(by_item, labels)
+    if correct:
+        # Diagnostic only: how often accepted pseudo-labels match the hidden answers. Never used for training.
+        metrics.append(
+            {
+                "benchmark": "pool",
+                "metric": "pseudo_label_acc",
+                "value": sum(correct) / len(correct),
+                "n": len(correct),
+            }
+        )
+    return StageRecord(pseudo_labels=labels, metrics=metrics)
+
+
+def train_stage(ctx: Context) -> StageRecord:
+    """GRPO on the round's accepted items; the checkpoint's parent is the round's starting checkpoint."""
+    from mmupt_core.sampling import load_image
+    from mmupt_core.train import TrainItem, train_round
+
+    cfg = ctx.config
+    _set_threads(cfg)
+    ck = current_checkpoint(ctx)
+    labels = {
+        p["item_id"]: p["label"] for p in ctx.store.pseudo_labels(ctx.run_id, ctx.round) if p["accepted"]
+    }
+    truth = hidden_answers(cfg) if cfg.training.reward == "ground_truth" else {}
+    pool = [it for it in stored_pool(ctx) if it.item_id in labels]
+    items = [
+        TrainItem(it.item_id, load_image(it.image), it.question, labels[it.item_id], truth.get(it.item_id))
+        for it in pool
+    ]
+    out = ctx.dir / "checkpoints" / f"round-{ctx.round}"
+    tokenizer_source = tiny.load_pretrained(ck["path"])[1].tokenizer
+    metrics = train_round(
+        Path(ck["path"]),
+        items,
+        cfg.training,
+        out,
+        suffix=cfg.sampling.prompt_suffix,
+        image_first=cfg.model.image_first,
+        tie_break=cfg.voting.tie_break,
+        min_agreement=cfg.voting.min_agreement,
+        trust_remote_code=cfg.model.trust_remote_code,
+        suppress_tokens=tiny.suppressed_token_ids(tokenizer_source),
+    )
+    rows = [{"benchmark": "train", "metric": k, "value": v, "n": len(items)} for k, v in metrics.items()]
+    return StageRecord(metrics=rows, checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]})
+
+
+def evaluate_stage(ctx: Context) -> StageRecord:
+    """Score the round's new checkpoint on the held-out eval split against ground truth, per item."""
+    cfg = ctx.config
+    _set_threads(cfg)
+    ck = ctx.store.checkpoint(ctx.run_id, ctx.round)
+    if ck is None:
+        raise ValueError(f"run {ctx.run_id!r} round {ctx.round}: no checkpoint; run the train stage first")
+    metrics = evaluate_checkpoint(cfg, ck["path"])
+    return StageRecord(
+        metrics=[
+            {"benchmark": "world_eval", "metric": k, "value": v, "n": int(metrics["n"])}
+            for k, v in metrics.items()
+            if k != "n"
+        ]
+    )
+
+
+def evaluate_checkpoint(cfg: RunConfig, checkpoint: str, seed: int = 0) -> dict[str, float]:
+    items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
+    sampler = _sampler(cfg, checkpoint)
+    reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
+    metrics, _ = evaluate(
+        sampler,
+        items,
+        reqs,
+        {it.item_id: it.answer for it in items},
+        k=cfg.evaluation.k,
+        temperature=cfg.evaluation.temperature,
+        max_tokens=cfg.sampling.max_tokens,
+        seed=seed,
+    )
+    return metrics
+
+
+def record_stage(ctx: Context) -> StageRecord:
+    """Close the round: label-free stopping signals from this and the previous round's votes."""
+    from mmupt_core.diagnostics import stopping_signals
+
+    prev = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
+    cur = ctx.store.pseudo_labels(ctx.run_id, ctx.round)
+    metrics = stopping_signals(prev, cur)
+    return StageRecord(
+        metrics=[
+            {"benchmark": "stopping", "metric": k, "value": v, "n": len(cur)} for k, v in metrics.items()
+        ]
+    )
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[Context], StageRecord]] = {
+    "bootstrap": bootstrap_stage,
+    "load": load_stage,
+    "sample": sample_stage,
+    "vote": vote_stage,
+    "train": train_stage,
+    "evaluate": evaluate_stage,
+    "record": record_stage,
+}

@@ -1,0 +1,64 @@
+import pyarrow.parquet as pq
+import pytest
+
+from mmupt_core.config import load_config
+from mmupt_core.rounds import run_rounds
+from mmupt_core.stages import Context
+
+SMALL = [
+    "world.n_sft=64",
+    "world.n_pool=6",
+    "world.n_eval=6",
+    "bootstrap.steps=30",
+    "bootstrap.batch_size=8",
+    "bootstrap.lr=3e-3",
+    "sampling.n=4",
+    "sampling.max_tokens=24",
+    "voting.min_agreement=0.0",
+    "training.steps=1",
+    "training.prompts_per_step=4",
+    "training.num_generations=4",
+    "training.num_iterations=1",
+    "training.max_completion_length=24",
+    "evaluation.k=2",
+]
+
+
+@pytest.fixture
+def small_config():
+    return load_config("conf/tiny.yaml", SMALL)
+
+
+def test_two_rounds_then_resume_and_branch(small_config):
+    run_rounds(small_config, 2, "r")
+    store = Context(small_config, "r", 0).store
+    stages = store.stages("r")
+    assert [(s["round"], s["stage"]) for s in stages if s["status"] == "done"] == [
+        (0, "bootstrap"),
+        (0, "load"),
+        *[(r, s) for r in (1, 2) for s in ("sample", "vote", "train", "evaluate", "record")],
+    ]
+    assert [r["status"] for r in store.rounds("r")] == ["done", "done", "done"]
+    (samples,) = store.sample_files("r", 1)
+    assert pq.read_metadata(samples["path"]).num_rows == 6 * 4
+    assert len(store.pseudo_labels("r", 2)) == 6
+    assert [c["checkpoint_id"] for c in store.lineage("r")] == ["r/r2", "r/r1", "r/r0"]
+    names = {(m["benchmark"], m["metric"]) for m in store.metrics("r")}
+    assert {
+        ("world_eval", "greedy_acc"),
+        ("world_eval", "maj@2"),
+        ("pool", "agreement_mean"),
+        ("train", "reward_mean"),
+        ("stopping", "majority_stability"),
+    } <= names
+
+    counts = {
+        t: store.count_rows(t, "r") for t in ("items", "pseudo_labels", "metrics", "samples", "checkpoints")
+    }
+    run_rounds(small_config, 2, "r")  # everything done: nothing reruns, nothing duplicates
+    assert {t: store.count_rows(t, "r") for t in counts} == counts
+    assert len(store.stages("r")) == len(stages)
+
+    run_rounds(small_config, 2, "b", from_run="r", from_round=1)
+    assert [c["checkpoint_id"] for c in store.lineage("b")] == ["b/r2", "b/r1", "r/r1", "r/r0"]
+    assert {s["round"] for s in store.stages("b")} == {2}

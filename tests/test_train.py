@@ -1,0 +1,89 @@
+import random
+
+import torch
+from PIL import Image
+
+from mmupt_core import tiny
+from mmupt_core.bootstrap import Example, train_sft
+from mmupt_core.config import TrainingConfig
+from mmupt_core.prompts import PAPER_SUFFIX, build_messages
+from mmupt_core.train import TrainItem, grpo_args, train_round
+
+
+def test_grpo_args_mapping(tmp_path):
+    tc = TrainingConfig(
+        lr=2e-5,
+        beta=0.05,
+        epsilon=0.2,
+        epsilon_high=0.3,
+        num_generations=4,
+        steps=3,
+        prompts_per_step=8,
+        num_iterations=2,
+        temperature=0.7,
+        max_completion_length=32,
+    )
+    args = grpo_args(tc, tmp_path, n_items=100, suppress_tokens=[5, 6])
+    assert args.learning_rate == 2e-5 and args.beta == 0.05
+    assert (args.epsilon, args.epsilon_high) == (0.2, 0.3)
+    assert args.num_generations == 4 and args.per_device_train_batch_size == 32
+    assert args.max_steps == 6 and args.num_iterations == 2
+    assert args.temperature == 0.7 and args.max_completion_length == 32
+    assert args.generation_kwargs == {"suppress_tokens": [5, 6]}
+    assert args.use_vllm is torch.cuda.is_available()
+    assert args.lr_scheduler_type == "constant"
+    small = grpo_args(tc, tmp_path, n_items=3)
+    assert small.per_device_train_batch_size == 12  # never more prompts than items
+
+
+def _two_answer_model(tmp_path):
+    """A tiny model SFT'd to answer \\boxed{3} or \\boxed{4} about equally, so rewards vary within groups."""
+    tok = tiny.build_tokenizer()
+    proc = tiny.build_processor(tok)
+    model = tiny.build_model(tok, seed=0)
+    rng = random.Random(0)
+    img = Image.new("RGB", (252, 84), (100, 100, 150))
+    msgs = build_messages("How many circles are there?", PAPER_SUFFIX, image_first=False)
+
+    def batch(_):
+        return [Example(img, msgs, f"View A: {t} circles. \\boxed{{{t}}}") for t in rng.choices("34", k=8)]
+
+    train_sft(model, proc, batch, steps=40, lr=3e-3, warmup_steps=2, seed=0)
+    tiny.save_pretrained(model, proc, tmp_path / "base")
+    return model, tok
+
+
+def test_one_real_grpo_step_changes_parameters_and_checkpoint_loads(tmp_path):
+    torch.set_num_threads(1)
+    model, tok = _two_answer_model(tmp_path)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    img = Image.new("RGB", (252, 84), (100, 100, 150))
+    items = [TrainItem(f"i{k}", img, "How many circles are there?", "3") for k in range(2)]
+    tc = TrainingConfig(
+        reward="pseudo_label",
+        lr=1e-3,
+        beta=0.1,
+        num_generations=8,
+        steps=1,
+        prompts_per_step=2,
+        num_iterations=1,
+        max_completion_length=16,
+    )
+    metrics = train_round(
+        tmp_path / "base",
+        items,
+        tc,
+        tmp_path / "r1",
+        suffix=PAPER_SUFFIX,
+        image_first=False,
+        suppress_tokens=tiny.suppressed_token_ids(tok),
+    )
+    assert metrics["steps"] == 1
+    assert 0.0 < metrics["reward_mean"] < 1.0
+    assert metrics["frac_zero_spread"] < 1.0
+    assert "kl" in metrics and "entropy" in metrics
+    assert not (tmp_path / "r1.tmp").exists()
+    loaded, _ = tiny.load_pretrained(tmp_path / "r1")
+    after = loaded.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert len(changed) > len(before) // 2
