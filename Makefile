@@ -54,7 +54,7 @@ bootstrap: setup
 	$(VENV)/bin/mmupt bootstrap --config $(CONFIG) $(SET)
 
 round: setup
-	$(VENV)/bin/mmupt round --config $(CONFIG) --rounds $(N) --run $(RUN) $(SET)
+	$(PY) -m flows.improve --config $(CONFIG) --rounds $(N) --run $(RUN) $(SET)
 
 runs: setup
 	$(VENV)/bin/mmupt runs

@@ -1,0 +1,20 @@
+"""One round as a Prefect subflow: sample -> vote -> train -> evaluate -> record, then the round's artifact."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from mmupt_core.config import RunConfig
+from tasks import report
+from tasks import round as stages
+
+
+@flow(name="round", log_prints=False)
+def round_flow(config: RunConfig, run_id: str, round_: int) -> None:
+    """One MM-UPT round; each stage skips itself when the store already marks it done."""
+    stages.sample(config, run_id, round_)
+    stages.vote(config, run_id, round_)
+    stages.train(config, run_id, round_)
+    stages.evaluate(config, run_id, round_)
+    stages.record(config, run_id, round_)
+    report.round_artifact(config, run_id, round_)

@@ -1,0 +1,30 @@
+"""Tasks that publish what the store holds to the Prefect UI as artifacts."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from mmupt_core.config import RunConfig
+from mmupt_core.report import artifact_key, round_rows, summary_markdown
+from mmupt_core.stages import Context
+
+
+@task(name="round-artifact", cache_policy=NO_CACHE)
+def round_artifact(config: RunConfig, run_id: str, round_: int) -> None:
+    """A table artifact for one round: pool, accepted items, agreement, reward, accuracy, checkpoint."""
+    rows = [r for r in round_rows(Context(config, run_id, round_).store, run_id) if r["round"] == round_]
+    create_table_artifact(
+        table=rows, key=artifact_key(run_id, f"round-{round_}"), description=f"{run_id}: round {round_}"
+    )
+
+
+@task(name="summary-artifact", cache_policy=NO_CACHE)
+def summary_artifact(config: RunConfig, run_id: str) -> str:
+    """A markdown summary of every round of the run, for the parent flow run."""
+    text = summary_markdown(Context(config, run_id, 0).store, run_id)
+    create_markdown_artifact(
+        markdown=text, key=artifact_key(run_id, "summary"), description=f"{run_id}: summary"
+    )
+    return text

@@ -1,0 +1,68 @@
+"""Thin Prefect tasks, one per core stage. Each passes references (run id, round) and returns the stage name
+and whether it ran; the work and its records live in mmupt_core.stages. Resume state comes from our store, so
+Prefect's own result caching is off (its default key contains the flow-run id)."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from mmupt_core import stages
+from mmupt_core.config import RunConfig
+from mmupt_core.rounds import prepare_run
+
+
+def _run(config: RunConfig, run_id: str, round_: int, stage: str) -> dict:
+    ran = stages.run_stage(stages.Context(config, run_id, round_), stage, stages.STAGE_FUNCTIONS[stage])
+    get_run_logger().info(
+        "%s round %d %s: %s", run_id, round_, stage, "done" if ran else "already done, skipped"
+    )
+    return {"stage": stage, "round": round_, "ran": ran}
+
+
+@task(name="prepare", cache_policy=NO_CACHE)
+def prepare(config: RunConfig, run_id: str, from_run: str | None, from_round: int | None) -> int:
+    """Create, reopen or branch the run; returns the first UPT round to run."""
+    return prepare_run(config, run_id, from_run, from_round)
+
+
+@task(name="bootstrap", cache_policy=NO_CACHE, tags=["gpu"])
+def bootstrap(config: RunConfig, run_id: str) -> dict:
+    """Round 0: the base checkpoint (first SFT of the tiny model, cached)."""
+    return _run(config, run_id, 0, "bootstrap")
+
+
+@task(name="load", cache_policy=NO_CACHE, retries=1)
+def load(config: RunConfig, run_id: str) -> dict:
+    """Round 0: register the unlabeled pool, rejecting unusable items with a reason."""
+    return _run(config, run_id, 0, "load")
+
+
+@task(name="sample", cache_policy=NO_CACHE, tags=["gpu"])
+def sample(config: RunConfig, run_id: str, round_: int) -> dict:
+    """Draw n answers per pool item; writes the round's samples Parquet."""
+    return _run(config, run_id, round_, "sample")
+
+
+@task(name="vote", cache_policy=NO_CACHE, retries=1)
+def vote(config: RunConfig, run_id: str, round_: int) -> dict:
+    """Majority vote per item into pseudo-labels, with the agreement filters."""
+    return _run(config, run_id, round_, "vote")
+
+
+@task(name="train", cache_policy=NO_CACHE, tags=["gpu"])
+def train(config: RunConfig, run_id: str, round_: int) -> dict:
+    """GRPO update through TRL on the accepted items; records the new checkpoint."""
+    return _run(config, run_id, round_, "train")
+
+
+@task(name="evaluate", cache_policy=NO_CACHE, tags=["gpu"])
+def evaluate(config: RunConfig, run_id: str, round_: int) -> dict:
+    """Score the round's checkpoint on the held-out benchmark."""
+    return _run(config, run_id, round_, "evaluate")
+
+
+@task(name="record", cache_policy=NO_CACHE, retries=1)
+def record(config: RunConfig, run_id: str, round_: int) -> dict:
+    """Close the round with label-free stopping signals."""
+    return _run(config, run_id, round_, "record")
