@@ -23,8 +23,11 @@ export MPLCONFIGDIR := $(MMUPT_HOME)/matplotlib
 export TMPDIR := $(MMUPT_HOME)/tmp
 export PIP_CACHE_DIR := $(MMUPT_HOME)/pip-cache
 export TOKENIZERS_PARALLELISM := false
+export PREFECT_LOGGING_EXTRA_LOGGERS := mmupt_core
+PREFECT_PORT ?= 4200
+SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 
-.PHONY: setup test test-all lint format round bootstrap bench runs clean
+.PHONY: setup test test-all lint format round bootstrap bench runs report server serve run ui down clean
 
 $(STAMP): pyproject.toml constraints/cpu.txt
 	@mkdir -p $(MMUPT_HOME)/tmp
@@ -58,6 +61,38 @@ round: setup
 
 runs: setup
 	$(VENV)/bin/mmupt runs
+
+report: setup
+	$(VENV)/bin/mmupt report $(RUN)
+
+# Local Prefect server + deployment. Everything binds to 127.0.0.1.
+server: setup
+	@mkdir -p $(PREFECT_HOME)
+	@if [ -f $(PREFECT_HOME)/server.pid ] && kill -0 $$(cat $(PREFECT_HOME)/server.pid) 2>/dev/null; then \
+	  echo "server already running: http://127.0.0.1:$(PREFECT_PORT)"; else \
+	  nohup $(VENV)/bin/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT) > $(PREFECT_HOME)/server.log 2>&1 & \
+	  echo $$! > $(PREFECT_HOME)/server.pid; \
+	  for i in $$(seq 60); do curl -sf $(SERVER_URL)/health >/dev/null && break; sleep 1; done; \
+	  echo "server up: http://127.0.0.1:$(PREFECT_PORT)"; fi
+	@PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect concurrency-limit inspect gpu >/dev/null 2>&1 || \
+	  PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect concurrency-limit create gpu 1
+
+serve: setup
+	@if [ -f $(PREFECT_HOME)/serve.pid ] && kill -0 $$(cat $(PREFECT_HOME)/serve.pid) 2>/dev/null; then \
+	  echo "already serving 'improve/local'"; else \
+	  PREFECT_API_URL=$(SERVER_URL) nohup $(PY) -m flows.serve > $(PREFECT_HOME)/serve.log 2>&1 & \
+	  echo $$! > $(PREFECT_HOME)/serve.pid; echo "serving 'improve/local' (log: $(PREFECT_HOME)/serve.log)"; fi
+
+run: setup
+	PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect deployment run 'improve/local' -p rounds=$(N) -p run_id=$(RUN)
+
+ui:
+	@echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT)"
+
+down:
+	@for p in serve server; do \
+	  if [ -f $(PREFECT_HOME)/$$p.pid ]; then kill $$(cat $(PREFECT_HOME)/$$p.pid) 2>/dev/null || true; rm -f $(PREFECT_HOME)/$$p.pid; fi; done
+	@echo stopped
 
 bench: setup
 	$(PY) bench/run.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -118,6 +119,61 @@ def show(run: str, config: ConfigOpt = "conf/tiny.yaml") -> None:
     rejected = store.rejected(run)
     if rejected:
         console.print(_table("rejected items", rejected))
+
+
+@app.command()
+def report(
+    run: str,
+    config: ConfigOpt = "conf/tiny.yaml",
+    fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
+    out: Annotated[str | None, typer.Option(help="output folder (default: the run's report/ folder)")] = None,
+) -> None:
+    """Write a Markdown or HTML report with PNG curves of accuracy, agreement and reward per round."""
+    from mmupt_core.paths import run_dir
+    from mmupt_core.report import write_report
+
+    if fmt not in ("md", "html"):
+        err_console.print(f"[red]--format must be md or html, got {fmt!r}[/red]")
+        raise typer.Exit(2)
+    cfg = _load(config, None)
+    store = _reader(cfg)
+    try:
+        store.get_run(run)
+    except StoreError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    path = write_report(store, run, Path(out) if out else run_dir(cfg, run) / "report", fmt)
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def bootstrap(config: ConfigOpt = "conf/tiny.yaml", set_: SetOpt = None) -> None:
+    """Build the world and first-SFT the tiny model (cached: a second call reuses the checkpoint)."""
+    from rich.progress import Progress
+
+    from mmupt_core.bootstrap import run_bootstrap
+    from mmupt_core.paths import cache_dir
+    from mmupt_core.stages import world_path
+
+    cfg = _load(config, set_)
+    if cfg.model.name_or_path != "tiny":
+        err_console.print(
+            "[red]bootstrap builds the embedded tiny model; model.name_or_path is not 'tiny'[/red]"
+        )
+        raise typer.Exit(2)
+    with Progress(console=console) as progress:
+        task = progress.add_task("first SFT", total=cfg.bootstrap.steps)
+        path, info = run_bootstrap(
+            cfg,
+            world_path(cfg),
+            cache_dir("bootstrap"),
+            on_step=lambda step, loss: progress.update(
+                task, completed=step + 1, description=f"first SFT loss {loss:.3f}"
+            ),
+        )
+        progress.update(task, completed=cfg.bootstrap.steps)
+    console.print(f"checkpoint: {path}")
+    console.print({k: v for k, v in info.items() if k != "losses_every_50"})
 
 
 @config_app.command("show")

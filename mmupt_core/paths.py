@@ -32,5 +32,7 @@ def run_dir(config: RunConfig, run_id: str) -> Path:
 
 
 def cache_dir(name: str) -> Path:
-    """A shared cache folder (world data, bootstrap checkpoints) keyed by content, reused across runs."""
-    return mmupt_home() / "cache" / name
+    """A shared cache folder (world data, bootstrap checkpoints) keyed by content, reused across runs.
+    MMUPT_CACHE moves it (tests share one across isolated homes)."""
+    root = os.environ.get("MMUPT_CACHE")
+    return (Path(root).resolve() if root else mmupt_home() / "cache") / name

@@ -10,6 +10,7 @@ them without Prefect.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from mmupt_core.config import RunConfig
 from mmupt_core.diagnostics import round_diagnostics
 from mmupt_core.evaluate import evaluate
 from mmupt_core.items import Item
-from mmupt_core.paths import cache_dir, run_dir, store_path
+from mmupt_core.paths import cache_dir, mmupt_home, run_dir, store_path
 from mmupt_core.sampling import HFSampler, choose_backend, requests_for
 from mmupt_core.store import StageRecord, Store
 from mmupt_core.voting import vote
@@ -66,6 +67,7 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
         log.info("%s round %d %s: done, skipped", ctx.run_id, ctx.round, stage)
         return False
     store.start_stage(ctx.run_id, ctx.round, stage, ctx.config_hash)
+    _fault_point(ctx, stage, "before")
     start = time.perf_counter()
     try:
         record = fn(ctx)
@@ -73,6 +75,7 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
         store.fail_stage(ctx.run_id, ctx.round, stage, f"{type(exc).__name__}: {exc}")
         raise
     wall = time.perf_counter() - start
+    _fault_point(ctx, stage, "after")
     store.record_stage(
         ctx.run_id,
         ctx.round,
@@ -84,6 +87,20 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
     )
     log.info("%s round %d %s: %.1fs", ctx.run_id, ctx.round, stage, wall)
     return True
+
+
+def _fault_point(ctx: Context, stage: str, when: str) -> None:
+    """Fault injection for crash tests and `make faults`: with MMUPT_FAULT_PAUSE="<stage>:<before|after>[:<round>]"
+    the process announces itself in MMUPT_HOME/fault.ready and waits there to be killed."""
+    spec = os.environ.get("MMUPT_FAULT_PAUSE", "")
+    if not spec:
+        return
+    parts = spec.split(":")
+    if parts[0] != stage or parts[1] != when or (len(parts) > 2 and int(parts[2]) != ctx.round):
+        return
+    marker = mmupt_home() / "fault.ready"
+    marker.write_text(f"{ctx.run_id} {ctx.round} {stage} {when} {os.getpid()}")
+    time.sleep(3600)
 
 
 # -- setup (round 0) ---------------------------------------------------------------------------------------
@@ -300,6 +317,15 @@ def train_stage(ctx: Context) -> StageRecord:
         TrainItem(it.item_id, load_image(it.image), it.question, labels[it.item_id], truth.get(it.item_id))
         for it in pool
     ]
+    if not items:
+        # Nothing passed the filters: no pseudo-label, no update. The round carries its checkpoint forward.
+        log.warning(
+            "%s round %d: no accepted items; keeping checkpoint %s", ctx.run_id, ctx.round, ck["path"]
+        )
+        return StageRecord(
+            metrics=[{"benchmark": "train", "metric": "items", "value": 0.0, "n": 0}],
+            checkpoint={"path": ck["path"], "parent_id": ck["checkpoint_id"]},
+        )
     out = ctx.dir / "checkpoints" / f"round-{ctx.round}"
     tokenizer_source = tiny.load_pretrained(ck["path"])[1].tokenizer
     metrics = train_round(
@@ -314,6 +340,7 @@ def train_stage(ctx: Context) -> StageRecord:
         trust_remote_code=cfg.model.trust_remote_code,
         suppress_tokens=tiny.suppressed_token_ids(tokenizer_source),
     )
+    metrics["items"] = float(len(items))
     rows = [{"benchmark": "train", "metric": k, "value": v, "n": len(items)} for k, v in metrics.items()]
     return StageRecord(metrics=rows, checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]})
 

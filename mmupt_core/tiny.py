@@ -1,6 +1,6 @@
 """Build the embedded tiny Qwen2.5-VL: a locally trained byte-level BPE tokenizer with the Qwen special tokens and
 a Qwen2-VL chat template, a tiny `Qwen2_5_VLConfig`, and a processor whose pixel limits give 27 image tokens for
-the world's 252x84 images. Everything loads back through `AutoProcessor` / `AutoModelForImageTextToText`.
+the world's 756x28 images. Everything loads back through `AutoProcessor` / `AutoModelForImageTextToText`.
 
 The bootstrap ("first SFT") lives in `mmupt_core.bootstrap`.
 """
@@ -61,7 +61,7 @@ CHAT_TEMPLATE = (
     "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-# 252x84 = 21168 px: a multiple of 28 on both sides, so smart_resize keeps it and gives 9x3 merged tokens.
+# 756x28 = 21168 px: a multiple of 28 on both sides, so smart_resize keeps it and gives 27x1 merged tokens.
 TINY_MIN_PIXELS = 28 * 28 * 4
 TINY_MAX_PIXELS = 28 * 28 * 27
 IMAGE_TOKENS = 27
@@ -85,7 +85,7 @@ def _corpus(seed: int = 0) -> list[str]:
     return lines
 
 
-def build_tokenizer(vocab_size: int = 400) -> PreTrainedTokenizerFast:
+def build_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
     tok = Tokenizer(models.BPE(unk_token=None))
     # Digits stay single tokens so counts are one token each; byte-level covers every other string.
     tok.pre_tokenizer = pre_tokenizers.Sequence(

@@ -6,8 +6,11 @@ their grey level), and in every view one random cell is covered by a black occlu
 one view, so its count misses whatever that view hides; different views hide different cells, so routes make
 *independent* errors from different image evidence, and a majority over sampled routes can beat greedy decoding.
 
-Each view is a 3x3 grid of 28x28 cells, so with Qwen2.5-VL's 14-px patches merged 2x2 every image token sees
-exactly one cell (27 image tokens for the 252x84 image).
+Each view is a strip of nine 28x28 cells, and the three strips sit in one row (a 756x28 image), so with
+Qwen2.5-VL's 14-px patches merged 2x2 every image token sees exactly one cell (27 image tokens). A route first
+transcribes its view cell by cell (" rc" = red circle, " ." = empty, " #" = occluded), then counts over its own
+transcription: one row of cells keeps "cell j of view v" at a fixed rotary offset from transcription step j, which
+a tiny model can learn, where a 2-D grid or counting straight from image tokens was at the blind prior.
 
 Splits: `sft` (labeled, bootstrap only), `pool` (unlabeled; answers written apart to pool_answers.jsonl and
 never read by a reward), `eval` (labeled, held out).
@@ -36,8 +39,9 @@ VIEW_NAMES = ("A", "B", "C")
 VIEW_BACKGROUND = (235, 185, 135)  # grey levels tell the views apart without clashing with shape colours
 OCCLUDER = (15, 15, 15)
 CELL = 28
-GRID = 3
-VIEW_PX = CELL * GRID
+CELLS = 9  # per view, in one row
+VIEW_PX = CELL * CELLS
+EMPTY, HIDDEN = ".", "#"
 QUESTION_TYPES = ("shape", "colour", "total", "difference")
 
 
@@ -70,8 +74,8 @@ def make_scene(rng: random.Random, cfg: WorldConfig, n_views: int = 3) -> Scene:
     objects = tuple(Obj(rng.choice(SHAPES), rng.choice(list(COLOURS))) for _ in range(n))
     cells, occluded = [], []
     for _ in range(n_views):
-        cells.append(tuple(rng.sample(range(GRID * GRID), n)))
-        occluded.append(rng.randrange(GRID * GRID))
+        cells.append(tuple(rng.sample(range(CELLS), n)))
+        occluded.append(rng.randrange(CELLS))
     return Scene(objects, tuple(cells), tuple(occluded))
 
 
@@ -126,33 +130,50 @@ def parse_question(text: str) -> Question | None:
     return next((q for q in all_questions() if q.text == norm), None)
 
 
+def cell_code(obj: Obj) -> str:
+    return obj.colour[0] + obj.shape[0]
+
+
+def transcribe(scene: Scene, view: int) -> str:
+    """One view, cell by cell: colour+shape initials, '.' for an empty cell, '#' for the occluded one."""
+    by_cell = {c: o for o, c in zip(scene.objects, scene.cells[view], strict=True)}
+    codes = []
+    for cell in range(CELLS):
+        if cell == scene.occluded[view]:
+            codes.append(HIDDEN)
+        else:
+            codes.append(cell_code(by_cell[cell]) if cell in by_cell else EMPTY)
+    return " ".join(codes)
+
+
 def route_text(scene: Scene, q: Question, view: int) -> str:
-    """The SFT target for one reasoning route: read one view, count what it shows, box the answer."""
+    """The SFT target for one reasoning route: transcribe one view, count over it, box the answer."""
     seen = scene.visible(view)
-    name = VIEW_NAMES[view]
+    head = f"View {VIEW_NAMES[view]}: {transcribe(scene, view)} |"
     k = count(seen, q)
     if q.kind == "total":
-        return f"View {name}: {k} shapes. \\boxed{{{k}}}"
+        return f"{head} {k} shapes. \\boxed{{{k}}}"
     if q.kind == "shape":
-        return f"View {name}: {k} {PLURAL[q.targets[0]]}. \\boxed{{{k}}}"
+        return f"{head} {k} {PLURAL[q.targets[0]]}. \\boxed{{{k}}}"
     if q.kind == "colour":
-        return f"View {name}: {k} {q.targets[0]}. \\boxed{{{k}}}"
+        return f"{head} {k} {q.targets[0]}. \\boxed{{{k}}}"
     a = sum(o.shape == q.targets[0] for o in seen)
     b = sum(o.shape == q.targets[1] for o in seen)
-    return f"View {name}: {a} {PLURAL[q.targets[0]]}, {b} {PLURAL[q.targets[1]]}, difference {abs(a - b)}. \\boxed{{{abs(a - b)}}}"
+    tail = f"{a} {PLURAL[q.targets[0]]}, {b} {PLURAL[q.targets[1]]}, difference {abs(a - b)}."
+    return f"{head} {tail} \\boxed{{{abs(a - b)}}}"
 
 
 def render(scene: Scene, rng: random.Random) -> Image.Image:
     """Draw the three views side by side, with per-view jitter in size, position and colour."""
-    img = Image.new("RGB", (VIEW_PX * len(scene.cells), VIEW_PX))
+    img = Image.new("RGB", (VIEW_PX * len(scene.cells), CELL))
     draw = ImageDraw.Draw(img)
     for v, cells in enumerate(scene.cells):
         x0 = v * VIEW_PX
         bg = VIEW_BACKGROUND[v]
-        draw.rectangle([x0, 0, x0 + VIEW_PX - 1, VIEW_PX - 1], fill=(bg, bg, bg))
+        draw.rectangle([x0, 0, x0 + VIEW_PX - 1, CELL - 1], fill=(bg, bg, bg))
         for obj, cell in zip(scene.objects, cells, strict=True):
-            cx = x0 + (cell % GRID) * CELL + CELL // 2 + rng.randint(-2, 2)
-            cy = (cell // GRID) * CELL + CELL // 2 + rng.randint(-2, 2)
+            cx = x0 + cell * CELL + CELL // 2 + rng.randint(-2, 2)
+            cy = CELL // 2 + rng.randint(-2, 2)
             r = rng.randint(7, 11)
             colour = tuple(max(0, min(255, c + rng.randint(-20, 20))) for c in COLOURS[obj.colour])
             if obj.shape == "circle":
@@ -162,7 +183,7 @@ def render(scene: Scene, rng: random.Random) -> Image.Image:
             else:
                 draw.polygon([(cx, cy - r), (cx - r, cy + r - 1), (cx + r, cy + r - 1)], fill=colour)
         occ = scene.occluded[v]
-        ox, oy = x0 + (occ % GRID) * CELL, (occ // GRID) * CELL
+        ox, oy = x0 + occ * CELL, 0
         draw.rectangle([ox, oy, ox + CELL - 1, oy + CELL - 1], fill=OCCLUDER)
     return img
 

@@ -1,27 +1,10 @@
 import pyarrow.parquet as pq
 import pytest
+from helpers import SMALL
 
 from mmupt_core.config import load_config
 from mmupt_core.rounds import run_rounds
 from mmupt_core.stages import Context
-
-SMALL = [
-    "world.n_sft=64",
-    "world.n_pool=6",
-    "world.n_eval=6",
-    "bootstrap.steps=30",
-    "bootstrap.batch_size=8",
-    "bootstrap.lr=3e-3",
-    "sampling.n=4",
-    "sampling.max_tokens=24",
-    "voting.min_agreement=0.0",
-    "training.steps=1",
-    "training.prompts_per_step=4",
-    "training.num_generations=4",
-    "training.num_iterations=1",
-    "training.max_completion_length=24",
-    "evaluation.k=2",
-]
 
 
 @pytest.fixture

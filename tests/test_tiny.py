@@ -30,10 +30,10 @@ def test_chat_template_renders_qwen_style():
 def test_processor_gives_27_image_tokens():
     tok = tiny.build_tokenizer()
     proc = tiny.build_processor(tok)
-    img = Image.new("RGB", (252, 84))
+    img = Image.new("RGB", (756, 28))
     text = proc.apply_chat_template(build_messages("q"), add_generation_prompt=True, tokenize=False)
     batch = proc(text=[text], images=[img], return_tensors="pt")
-    assert batch["image_grid_thw"].tolist() == [[1, 6, 18]]
+    assert batch["image_grid_thw"].tolist() == [[1, 2, 54]]
     assert int((batch["input_ids"] == tok.convert_tokens_to_ids("<|image_pad|>")).sum()) == tiny.IMAGE_TOKENS
 
 

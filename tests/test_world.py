@@ -66,8 +66,21 @@ def test_images_are_the_documented_size_and_splits_go_through_the_item_loader(tm
     items = world.load_split(path, "eval")
     assert len(items) == CFG.n_eval
     with Image.open(items[0].image) as im:
-        assert im.size == (252, 84) and im.mode == "RGB"
+        assert im.size == (756, 28) and im.mode == "RGB"
     assert len({it.item_id for it in items}) == len(items)
+
+
+def test_transcription_lists_every_cell_of_the_view():
+    rng = random.Random(1)
+    scene = world.make_scene(rng, WorldConfig())
+    for v in range(3):
+        codes = world.transcribe(scene, v).split()
+        assert len(codes) == world.CELLS
+        assert codes[scene.occluded[v]] == "#"
+        for obj, cell in zip(scene.objects, scene.cells[v], strict=True):
+            if cell != scene.occluded[v]:
+                assert codes[cell] == obj.colour[0] + obj.shape[0]
+        assert sum(c not in (".", "#") for c in codes) == len(scene.visible(v))
 
 
 def test_route_differs_from_truth_only_through_occlusion():
