@@ -95,7 +95,7 @@ down:
 	@echo stopped
 
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(ONLY)
 
 clean:
 	rm -rf $(MMUPT_HOME)

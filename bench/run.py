@@ -1,0 +1,23 @@
+"""`make bench`: every benchmark, each writing bench/results/<name>.{json,md}. Slow (tens of minutes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHES = [
+    ["micro_bench.py"],
+    ["bootstrap_bench.py", "--seeds", "0", "1", "2"],
+    ["upt_bench.py", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
+    ["orchestration_bench.py"],
+]
+
+if __name__ == "__main__":
+    only = sys.argv[1:]
+    for args in BENCHES:
+        if only and args[0].removesuffix(".py") not in only:
+            continue
+        print(f"== {args[0]}", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / args[0]), *args[1:]], check=True, cwd=ROOT)

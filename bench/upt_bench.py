@@ -1,0 +1,137 @@
+"""MM-UPT on the embedded default against the ground-truth oracle on the same budget.
+
+For each (base seed, UPT seed): 3 rounds with reward=majority_vote (label-free) and 3 with reward=ground_truth
+(oracle). Per round: greedy, sampled T=1, maj@8 and the gap on `eval` (from the store), plus a temperature sweep
+of the base and of the final checkpoints, so gains can be told apart from sharpening (lowering the temperature
+of the untrained base). Results go to bench/results/upt.{json,md}.
+
+    .venv/bin/python bench/upt_bench.py --base-seeds 0 --upt-seeds 0 1 2 3 4 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mmupt_core import world  # noqa: E402
+from mmupt_core.config import load_config  # noqa: E402
+from mmupt_core.evaluate import accuracy_at  # noqa: E402
+from mmupt_core.rounds import run_rounds  # noqa: E402
+from mmupt_core.stages import Context, _sampler, evaluate_checkpoint, world_path  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+SWEEP = (0.0, 0.5, 0.7, 1.0)
+
+
+def sweep(cfg, checkpoint: str) -> dict[str, float]:
+    items = world.load_split(world_path(cfg), "eval")
+    from mmupt_core.sampling import requests_for
+
+    sampler = _sampler(cfg, checkpoint)
+    reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
+    answers = {it.item_id: it.answer for it in items}
+    return {str(t): accuracy_at(sampler, items, reqs, answers, temperature=t, n=4,
+                                max_tokens=cfg.sampling.max_tokens, seed=11) for t in SWEEP}
+
+
+def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
+    import torch
+
+    base_seed, upt_seed, reward, rounds, overrides = job
+    run_id = f"{reward}-b{base_seed}-u{upt_seed}"
+    cfg = load_config(ROOT / "conf" / "tiny.yaml", [
+        f"bootstrap.seed={base_seed}", f"sampling.seed={upt_seed}", f"training.seed={upt_seed}",
+        f"training.reward={reward}", f"store.db=bench-{run_id}.duckdb", *overrides])
+    torch.set_num_threads(cfg.model.threads)
+    start = time.perf_counter()
+    run_rounds(cfg, rounds, run_id)
+    wall = time.perf_counter() - start
+    store = Context(cfg, run_id, 0).store
+    per_round: dict[int, dict[str, float]] = {}
+    for m in store.metrics(run_id):
+        if m["benchmark"] in ("world_eval", "pool", "train"):
+            per_round.setdefault(m["round"], {})[f"{m['benchmark']}.{m['metric']}"] = m["value"]
+    base_ck = store.checkpoint(run_id, 0)["path"]
+    final_ck = store.last_checkpoint(run_id)["path"]
+    base = evaluate_checkpoint(cfg, base_ck)
+    return {"run_id": run_id, "reward": reward, "base_seed": base_seed, "upt_seed": upt_seed, "wall_s": wall,
+            "base": base, "rounds": per_round, "sweep_base": sweep(cfg, base_ck), "sweep_final": sweep(cfg, final_ck)}
+
+
+def _ms(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):+.3f} ± {sd:.3f}" if values else "-"
+
+
+def report(runs: list[dict], rounds: int) -> str:
+    lines = ["# MM-UPT vs ground-truth oracle on the embedded default", "",
+             "Changes from each run's own base (round 0), mean ± sd over runs. Accuracy on the 300 held-out eval "
+             "questions; 'best-T' is the best of a temperature sweep (T in 0, 0.5, 0.7, 1; 4 samples each).", ""]
+    for reward in ("majority_vote", "ground_truth"):
+        rs = [r for r in runs if r["reward"] == reward]
+        if not rs:
+            continue
+        lines += [f"## {reward} ({len(rs)} runs)", "", "| round | greedy Δ | sampled T=1 Δ | maj@8 Δ | gap | "
+                  "pseudo-label acc | agreement | runs with greedy below base |", "|---|---|---|---|---|---|---|---|"]
+        for k in range(1, rounds + 1):
+            g = [r["rounds"][k]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in rs if k in r["rounds"]]
+            s = [r["rounds"][k]["world_eval.sampled_acc"] - r["base"]["sampled_acc"] for r in rs if k in r["rounds"]]
+            m = [r["rounds"][k]["world_eval.maj@8"] - r["base"]["maj@8"] for r in rs if k in r["rounds"]]
+            gap = [r["rounds"][k]["world_eval.gap"] for r in rs if k in r["rounds"]]
+            pla = [r["rounds"][k].get("pool.pseudo_label_acc") for r in rs if k in r["rounds"]]
+            agr = [r["rounds"][k].get("pool.agreement_mean") for r in rs if k in r["rounds"]]
+            below = sum(x < 0 for x in g)
+            lines.append(f"| {k} | {_ms(g)} | {_ms(s)} | {_ms(m)} | {_ms(gap)} | {_ms(pla)} | {_ms(agr)} | "
+                         f"{below}/{len(g)} |")
+        bt_base = [max(r["sweep_base"].values()) for r in rs]
+        bt_final = [max(r["sweep_final"].values()) for r in rs]
+        lines += ["", f"Base greedy {_ms([r['base']['greedy_acc'] for r in rs])}; base best-T {_ms(bt_base)}; "
+                  f"final best-T {_ms(bt_final)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base)])}.", ""]
+        lines.append("Sharpening-only baseline (untrained base by temperature): " + ", ".join(
+            f"T={t}: {_ms([r['sweep_base'][t] for r in rs])}" for t in rs[0]["sweep_base"]))
+        lines.append("")
+    upt = [r for r in runs if r["reward"] == "majority_vote"]
+    orc = [r for r in runs if r["reward"] == "ground_truth"]
+    if upt and orc:
+        gu = statistics.mean(r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in upt)
+        go = statistics.mean(r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in orc)
+        ratio = gu / go if go > 0 else float("nan")
+        lines.append(f"After round {rounds}: UPT greedy gain {gu:+.3f}, oracle {go:+.3f}, ratio {ratio:.2f}.")
+    lines.append(f"Wall per run: {_ms([r['wall_s'] for r in runs])} s (2 runs in parallel, 1 thread each).")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base-seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--upt-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rewards", nargs="+", default=["majority_vote", "ground_truth"])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--name", default="upt")
+    args = ap.parse_args()
+    jobs = [(b, u, r, args.rounds, args.overrides) for b in args.base_seeds for u in args.upt_seeds
+            for r in args.rewards]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        runs = list(pool.map(one_run, jobs))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1, default=str))
+    text = report(runs, args.rounds)
+    (RESULTS / f"{args.name}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
