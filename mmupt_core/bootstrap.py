@@ -46,7 +46,7 @@ def bootstrap_key(config: RunConfig) -> str:
         "bootstrap": config.bootstrap.model_dump(mode="json"),
         "suffix": config.sampling.prompt_suffix,
         "image_first": config.model.image_first,
-        "version": 1,
+        "version": 2,
     }
     return sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 

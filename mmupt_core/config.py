@@ -53,6 +53,8 @@ class WorldConfig(_Section):
     n_eval: int = Field(default=300, ge=1)
     min_shapes: int = Field(default=3, ge=1, le=9)
     max_shapes: int = Field(default=8, ge=1, le=9)
+    occluders: int = Field(default=1, ge=0, le=3, description="occluded cells per view")
+    route: Literal["cells", "bag"] = Field(default="bag", description="how a route transcribes its view")
 
     @model_validator(mode="after")
     def _shapes_ordered(self) -> WorldConfig:

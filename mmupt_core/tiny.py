@@ -79,7 +79,7 @@ def _corpus(seed: int = 0) -> list[str]:
     for _ in range(400):
         scene = world.make_scene(rng, cfg)
         q = world.make_question(rng)
-        lines += [world.route_text(scene, q, v) for v in range(3)]
+        lines += [world.route_text(scene, q, v, route) for v in range(3) for route in ("bag", "cells")]
         lines.append(q.text + suffix)
     lines += ["The answer is 3.", "the answer is (B)", "Answer: 12", "0 1 2 3 4 5 6 7 8 9"]
     return lines

@@ -54,12 +54,12 @@ class Obj:
 @dataclass(frozen=True)
 class Scene:
     objects: tuple[Obj, ...]
-    # per view: the cell of each object (same order as objects) and the occluded cell
+    # per view: the cell of each object (same order as objects) and the occluded cells
     cells: tuple[tuple[int, ...], ...]
-    occluded: tuple[int, ...]
+    occluded: tuple[tuple[int, ...], ...]
 
     def visible(self, view: int) -> list[Obj]:
-        return [o for o, c in zip(self.objects, self.cells[view], strict=True) if c != self.occluded[view]]
+        return [o for o, c in zip(self.objects, self.cells[view], strict=True) if c not in self.occluded[view]]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def make_scene(rng: random.Random, cfg: WorldConfig, n_views: int = 3) -> Scene:
     cells, occluded = [], []
     for _ in range(n_views):
         cells.append(tuple(rng.sample(range(CELLS), n)))
-        occluded.append(rng.randrange(CELLS))
+        occluded.append(tuple(sorted(rng.sample(range(CELLS), cfg.occluders))))
     return Scene(objects, tuple(cells), tuple(occluded))
 
 
@@ -134,22 +134,30 @@ def cell_code(obj: Obj) -> str:
     return obj.colour[0] + obj.shape[0]
 
 
-def transcribe(scene: Scene, view: int) -> str:
-    """One view, cell by cell: colour+shape initials, '.' for an empty cell, '#' for the occluded one."""
+_COLOUR_ORDER = {c: k for k, c in enumerate(COLOURS)}
+_SHAPE_ORDER = {s: k for k, s in enumerate(SHAPES)}
+
+
+def transcribe(scene: Scene, view: int, route: str = "bag") -> str:
+    """One view as codes (colour+shape initials). "cells": cell by cell, '.' empty, '#' occluded.
+    "bag": the visible objects only, in a fixed colour-then-shape order ('-' when none)."""
+    if route == "bag":
+        seen = sorted(scene.visible(view), key=lambda o: (_COLOUR_ORDER[o.colour], _SHAPE_ORDER[o.shape]))
+        return " ".join(cell_code(o) for o in seen) or "-"
     by_cell = {c: o for o, c in zip(scene.objects, scene.cells[view], strict=True)}
     codes = []
     for cell in range(CELLS):
-        if cell == scene.occluded[view]:
+        if cell in scene.occluded[view]:
             codes.append(HIDDEN)
         else:
             codes.append(cell_code(by_cell[cell]) if cell in by_cell else EMPTY)
     return " ".join(codes)
 
 
-def route_text(scene: Scene, q: Question, view: int) -> str:
+def route_text(scene: Scene, q: Question, view: int, route: str = "bag") -> str:
     """The SFT target for one reasoning route: transcribe one view, count over it, box the answer."""
     seen = scene.visible(view)
-    head = f"View {VIEW_NAMES[view]}: {transcribe(scene, view)} |"
+    head = f"View {VIEW_NAMES[view]}: {transcribe(scene, view, route)} |"
     k = count(seen, q)
     if q.kind == "total":
         return f"{head} {k} shapes. \\boxed{{{k}}}"
@@ -182,9 +190,9 @@ def render(scene: Scene, rng: random.Random) -> Image.Image:
                 draw.rectangle([cx - r + 1, cy - r + 1, cx + r - 1, cy + r - 1], fill=colour)
             else:
                 draw.polygon([(cx, cy - r), (cx - r, cy + r - 1), (cx + r, cy + r - 1)], fill=colour)
-        occ = scene.occluded[v]
-        ox, oy = x0 + occ * CELL, 0
-        draw.rectangle([ox, oy, ox + CELL - 1, oy + CELL - 1], fill=OCCLUDER)
+        for occ in scene.occluded[v]:
+            ox = x0 + occ * CELL
+            draw.rectangle([ox, 0, ox + CELL - 1, CELL - 1], fill=OCCLUDER)
     return img
 
 
@@ -194,14 +202,14 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def scene_meta(scene: Scene, q: Question) -> dict:
+def scene_meta(scene: Scene, q: Question, route: str = "bag") -> dict:
     return {
         "type": q.kind,
         "objects": [[o.shape, o.colour] for o in scene.objects],
         "cells": [list(c) for c in scene.cells],
-        "occluded": list(scene.occluded),
+        "occluded": [list(o) for o in scene.occluded],
         "targets": list(q.targets),
-        "routes": [route_text(scene, q, v) for v in range(len(scene.cells))],
+        "routes": [route_text(scene, q, v, route) for v in range(len(scene.cells))],
     }
 
 
@@ -229,7 +237,7 @@ def generate_split(cfg: WorldConfig, split: str, n: int, image_dir: Path) -> lis
             split=split,
             meta={"type": q.kind},
         )
-        out.append((item, scene_meta(scene, q)))
+        out.append((item, scene_meta(scene, q, cfg.route)))
     return out
 
 
