@@ -23,7 +23,10 @@ RESULTS = ROOT / "bench" / "results"
 
 def extraction_and_voting(n_items: int = 20000, k: int = 8) -> dict:
     rng = random.Random(0)
-    texts = [f"View B: rc . # gs | {a} red. \\boxed{{{a}}}" for a in (rng.randint(0, 9) for _ in range(n_items * k))]
+    texts = [
+        f"View B: rc . # gs | {a} red. \\boxed{{{a}}}"
+        for a in (rng.randint(0, 9) for _ in range(n_items * k))
+    ]
     start = time.perf_counter()
     answers = [extract_answer(t) for t in texts]
     mid = time.perf_counter()
@@ -53,8 +56,12 @@ def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, th
     if checkpoint is None:
         checkpoint, _ = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
     model, proc = tiny.load_pretrained(checkpoint)
-    sampler = HFSampler(model, proc, batch_size=cfg.sampling.batch_size,
-                        suppress_token_ids=tiny.suppressed_token_ids(proc.tokenizer))
+    sampler = HFSampler(
+        model,
+        proc,
+        batch_size=cfg.sampling.batch_size,
+        suppress_token_ids=tiny.suppressed_token_ids(proc.tokenizer),
+    )
     items = world.load_split(wpath, "eval")[:n_items]
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
     sampler.sample(reqs[:8], 2, 1.0, 1.0, cfg.sampling.max_tokens, 0)  # warm-up
@@ -62,8 +69,15 @@ def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, th
     sets = sampler.sample(reqs, n, 1.0, 1.0, cfg.sampling.max_tokens, 0)
     wall = time.perf_counter() - start
     tokens = sum(c.n_tokens for s in sets for c in s.completions)
-    return {"checkpoint": str(checkpoint), "threads": threads, "samples": n_items * n, "wall_s": wall,
-            "samples_per_s": n_items * n / wall, "tokens_per_s": tokens / wall, "batch_size": cfg.sampling.batch_size}
+    return {
+        "checkpoint": str(checkpoint),
+        "threads": threads,
+        "samples": n_items * n,
+        "wall_s": wall,
+        "samples_per_s": n_items * n / wall,
+        "tokens_per_s": tokens / wall,
+        "batch_size": cfg.sampling.batch_size,
+    }
 
 
 def main() -> None:
@@ -73,13 +87,18 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "micro.json").write_text(json.dumps(out, indent=1))
     ev = out["extraction_voting"]
-    lines = ["# Micro benchmarks", "",
-             f"- extraction: {ev['extract_per_s']:.0f} answers/s; voting: {ev['vote_answers_per_s']:.0f} answers/s; "
-             f"both: {ev['extract_and_vote_answers_per_s']:.0f} answers/s (goal ≥ 50,000)"]
+    lines = [
+        "# Micro benchmarks",
+        "",
+        f"- extraction: {ev['extract_per_s']:.0f} answers/s; voting: {ev['vote_answers_per_s']:.0f} answers/s; "
+        f"both: {ev['extract_and_vote_answers_per_s']:.0f} answers/s (goal ≥ 50,000)",
+    ]
     for threads in (1, 2):
         s = out[f"hf_sampler_threads{threads}"]
-        lines.append(f"- HF sampler, {threads} thread(s), batch {s['batch_size']}: {s['samples_per_s']:.0f} samples/s, "
-                     f"{s['tokens_per_s']:.0f} tokens/s (goal ≥ 100 samples/s)")
+        lines.append(
+            f"- HF sampler, {threads} thread(s), batch {s['batch_size']}: {s['samples_per_s']:.0f} samples/s, "
+            f"{s['tokens_per_s']:.0f} tokens/s (goal ≥ 100 samples/s)"
+        )
     text = "\n".join(lines) + "\n"
     (RESULTS / "micro.md").write_text(text)
     print(text)

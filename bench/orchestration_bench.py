@@ -42,12 +42,19 @@ def main() -> None:
     start = time.perf_counter()
     improve(cfg, 1, f"flow-{stamp}")
     flow = time.perf_counter() - start
-    out = {"direct_s": direct, "flow_s": flow, "overhead_s": flow - direct, "overhead_frac": (flow - direct) / direct}
+    out = {
+        "direct_s": direct,
+        "flow_s": flow,
+        "overhead_s": flow - direct,
+        "overhead_frac": (flow - direct) / direct,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "orchestration.json").write_text(json.dumps(out, indent=1))
-    text = (f"# Orchestration overhead\n\nOne round on the embedded default (setup cached): direct {direct:.1f} s, "
-            f"Prefect flow {flow:.1f} s (includes the ephemeral API server start), overhead {flow - direct:+.1f} s "
-            f"= {100 * out['overhead_frac']:+.1f}% (goal ≤ 5%).\n")
+    text = (
+        f"# Orchestration overhead\n\nOne round on the embedded default (setup cached): direct {direct:.1f} s, "
+        f"Prefect flow {flow:.1f} s (includes the ephemeral API server start), overhead {flow - direct:+.1f} s "
+        f"= {100 * out['overhead_frac']:+.1f}% (goal ≤ 5%).\n"
+    )
     (RESULTS / "orchestration.md").write_text(text)
     print(text)
 

@@ -38,8 +38,12 @@ def sweep(cfg, checkpoint: str) -> dict[str, float]:
     sampler = _sampler(cfg, checkpoint)
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
     answers = {it.item_id: it.answer for it in items}
-    return {str(t): accuracy_at(sampler, items, reqs, answers, temperature=t, n=4,
-                                max_tokens=cfg.sampling.max_tokens, seed=11) for t in SWEEP}
+    return {
+        str(t): accuracy_at(
+            sampler, items, reqs, answers, temperature=t, n=4, max_tokens=cfg.sampling.max_tokens, seed=11
+        )
+        for t in SWEEP
+    }
 
 
 def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
@@ -47,9 +51,17 @@ def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
 
     base_seed, upt_seed, reward, rounds, overrides = job
     run_id = f"{reward}-b{base_seed}-u{upt_seed}"
-    cfg = load_config(ROOT / "conf" / "tiny.yaml", [
-        f"bootstrap.seed={base_seed}", f"sampling.seed={upt_seed}", f"training.seed={upt_seed}",
-        f"training.reward={reward}", f"store.db=bench-{run_id}.duckdb", *overrides])
+    cfg = load_config(
+        ROOT / "conf" / "tiny.yaml",
+        [
+            f"bootstrap.seed={base_seed}",
+            f"sampling.seed={upt_seed}",
+            f"training.seed={upt_seed}",
+            f"training.reward={reward}",
+            f"store.db=bench-{run_id}.duckdb",
+            *overrides,
+        ],
+    )
     torch.set_num_threads(cfg.model.threads)
     start = time.perf_counter()
     run_rounds(cfg, rounds, run_id)
@@ -62,8 +74,17 @@ def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
     base_ck = store.checkpoint(run_id, 0)["path"]
     final_ck = store.last_checkpoint(run_id)["path"]
     base = evaluate_checkpoint(cfg, base_ck)
-    return {"run_id": run_id, "reward": reward, "base_seed": base_seed, "upt_seed": upt_seed, "wall_s": wall,
-            "base": base, "rounds": per_round, "sweep_base": sweep(cfg, base_ck), "sweep_final": sweep(cfg, final_ck)}
+    return {
+        "run_id": run_id,
+        "reward": reward,
+        "base_seed": base_seed,
+        "upt_seed": upt_seed,
+        "wall_s": wall,
+        "base": base,
+        "rounds": per_round,
+        "sweep_base": sweep(cfg, base_ck),
+        "sweep_final": sweep(cfg, final_ck),
+    }
 
 
 def _ms(values):
@@ -75,37 +96,66 @@ def _ms(values):
 
 
 def report(runs: list[dict], rounds: int) -> str:
-    lines = ["# MM-UPT vs ground-truth oracle on the embedded default", "",
-             "Changes from each run's own base (round 0), mean ± sd over runs. Accuracy on the 300 held-out eval "
-             "questions; 'best-T' is the best of a temperature sweep (T in 0, 0.5, 0.7, 1; 4 samples each).", ""]
+    lines = [
+        "# MM-UPT vs ground-truth oracle on the embedded default",
+        "",
+        "Changes from each run's own base (round 0), mean ± sd over runs. Accuracy on the 300 held-out eval "
+        "questions; 'best-T' is the best of a temperature sweep (T in 0, 0.5, 0.7, 1; 4 samples each).",
+        "",
+    ]
     for reward in ("majority_vote", "ground_truth"):
         rs = [r for r in runs if r["reward"] == reward]
         if not rs:
             continue
-        lines += [f"## {reward} ({len(rs)} runs)", "", "| round | greedy Δ | sampled T=1 Δ | maj@8 Δ | gap | "
-                  "pseudo-label acc | agreement | runs with greedy below base |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {reward} ({len(rs)} runs)",
+            "",
+            "| round | greedy Δ | sampled T=1 Δ | maj@8 Δ | gap | "
+            "pseudo-label acc | agreement | runs with greedy below base |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for k in range(1, rounds + 1):
-            g = [r["rounds"][k]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in rs if k in r["rounds"]]
-            s = [r["rounds"][k]["world_eval.sampled_acc"] - r["base"]["sampled_acc"] for r in rs if k in r["rounds"]]
+            g = [
+                r["rounds"][k]["world_eval.greedy_acc"] - r["base"]["greedy_acc"]
+                for r in rs
+                if k in r["rounds"]
+            ]
+            s = [
+                r["rounds"][k]["world_eval.sampled_acc"] - r["base"]["sampled_acc"]
+                for r in rs
+                if k in r["rounds"]
+            ]
             m = [r["rounds"][k]["world_eval.maj@8"] - r["base"]["maj@8"] for r in rs if k in r["rounds"]]
             gap = [r["rounds"][k]["world_eval.gap"] for r in rs if k in r["rounds"]]
             pla = [r["rounds"][k].get("pool.pseudo_label_acc") for r in rs if k in r["rounds"]]
             agr = [r["rounds"][k].get("pool.agreement_mean") for r in rs if k in r["rounds"]]
             below = sum(x < 0 for x in g)
-            lines.append(f"| {k} | {_ms(g)} | {_ms(s)} | {_ms(m)} | {_ms(gap)} | {_ms(pla)} | {_ms(agr)} | "
-                         f"{below}/{len(g)} |")
+            lines.append(
+                f"| {k} | {_ms(g)} | {_ms(s)} | {_ms(m)} | {_ms(gap)} | {_ms(pla)} | {_ms(agr)} | "
+                f"{below}/{len(g)} |"
+            )
         bt_base = [max(r["sweep_base"].values()) for r in rs]
         bt_final = [max(r["sweep_final"].values()) for r in rs]
-        lines += ["", f"Base greedy {_ms([r['base']['greedy_acc'] for r in rs])}; base best-T {_ms(bt_base)}; "
-                  f"final best-T {_ms(bt_final)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base)])}.", ""]
-        lines.append("Sharpening-only baseline (untrained base by temperature): " + ", ".join(
-            f"T={t}: {_ms([r['sweep_base'][t] for r in rs])}" for t in rs[0]["sweep_base"]))
+        lines += [
+            "",
+            f"Base greedy {_ms([r['base']['greedy_acc'] for r in rs])}; base best-T {_ms(bt_base)}; "
+            f"final best-T {_ms(bt_final)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base)])}.",
+            "",
+        ]
+        lines.append(
+            "Sharpening-only baseline (untrained base by temperature): "
+            + ", ".join(f"T={t}: {_ms([r['sweep_base'][t] for r in rs])}" for t in rs[0]["sweep_base"])
+        )
         lines.append("")
     upt = [r for r in runs if r["reward"] == "majority_vote"]
     orc = [r for r in runs if r["reward"] == "ground_truth"]
     if upt and orc:
-        gu = statistics.mean(r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in upt)
-        go = statistics.mean(r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in orc)
+        gu = statistics.mean(
+            r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in upt
+        )
+        go = statistics.mean(
+            r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in orc
+        )
         ratio = gu / go if go > 0 else float("nan")
         lines.append(f"After round {rounds}: UPT greedy gain {gu:+.3f}, oracle {go:+.3f}, ratio {ratio:.2f}.")
     lines.append(f"Wall per run: {_ms([r['wall_s'] for r in runs])} s (2 runs in parallel, 1 thread each).")
@@ -122,8 +172,12 @@ def main() -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--name", default="upt")
     args = ap.parse_args()
-    jobs = [(b, u, r, args.rounds, args.overrides) for b in args.base_seeds for u in args.upt_seeds
-            for r in args.rewards]
+    jobs = [
+        (b, u, r, args.rounds, args.overrides)
+        for b in args.base_seeds
+        for u in args.upt_seeds
+        for r in args.rewards
+    ]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         runs = list(pool.map(one_run, jobs))
     RESULTS.mkdir(parents=True, exist_ok=True)

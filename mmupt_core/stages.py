@@ -167,10 +167,12 @@ def pool_items(config: RunConfig) -> tuple[list[Item], list[dict]]:
 
 
 def stored_pool(ctx: Context) -> list[Item]:
-    rows = ctx.store.items(ctx.run_id, 0, "load")
-    if not rows and ctx.store.get_run(ctx.run_id)["parent_run_id"]:
-        parent = ctx.store.get_run(ctx.run_id)["parent_run_id"]
-        rows = ctx.store.items(parent, 0, "load")
+    """The pool registered by the run's load stage (a branched run reads its ancestors')."""
+    store, run_id = ctx.store, ctx.run_id
+    rows = store.items(run_id, 0, "load")
+    while not rows and (parent := store.get_run(run_id)["parent_run_id"]):
+        run_id = parent
+        rows = store.items(run_id, 0, "load")
     return [
         Item(
             item_id=r["item_id"],
@@ -201,11 +203,16 @@ def current_checkpoint(ctx: Context) -> dict:
 
 def _sampler(config: RunConfig, checkpoint: str):
     backend = choose_backend(config.sampling.backend)
-    model, processor = tiny.load_pretrained(checkpoint, trust_remote_code=config.model.trust_remote_code)
     if backend == "vllm":
+        from transformers import AutoProcessor
+
         from mmupt_core.sampling import VLLMSampler
 
+        processor = AutoProcessor.from_pretrained(
+            checkpoint, trust_remote_code=config.model.trust_remote_code
+        )
         return VLLMSampler(checkpoint, processor, trust_remote_code=config.model.trust_remote_code)
+    model, processor = tiny.load_pretrained(checkpoint, trust_remote_code=config.model.trust_remote_code)
     return HFSampler(
         model,
         processor,
@@ -327,7 +334,11 @@ def train_stage(ctx: Context) -> StageRecord:
             checkpoint={"path": ck["path"], "parent_id": ck["checkpoint_id"]},
         )
     out = ctx.dir / "checkpoints" / f"round-{ctx.round}"
-    tokenizer_source = tiny.load_pretrained(ck["path"])[1].tokenizer
+    from transformers import AutoTokenizer
+
+    tokenizer_source = AutoTokenizer.from_pretrained(
+        ck["path"], trust_remote_code=cfg.model.trust_remote_code
+    )
     metrics = train_round(
         Path(ck["path"]),
         items,

@@ -59,7 +59,9 @@ class Scene:
     occluded: tuple[tuple[int, ...], ...]
 
     def visible(self, view: int) -> list[Obj]:
-        return [o for o, c in zip(self.objects, self.cells[view], strict=True) if c not in self.occluded[view]]
+        return [
+            o for o, c in zip(self.objects, self.cells[view], strict=True) if c not in self.occluded[view]
+        ]
 
 
 @dataclass(frozen=True)
