@@ -139,7 +139,7 @@ def report(runs: list[dict], rounds: int) -> str:
         lines += [
             "",
             f"Base greedy {_ms([r['base']['greedy_acc'] for r in rs])}; base best-T {_ms(bt_base)}; "
-            f"final best-T {_ms(bt_final)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base)])}.",
+            f"final best-T {_ms(bt_final)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base, strict=True)])}.",
             "",
         ]
         lines.append(

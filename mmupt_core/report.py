@@ -79,6 +79,12 @@ def summary_markdown(store: Store, run_id: str) -> str:
 
 def write_report(store: Store, run_id: str, out_dir: Path, fmt: str = "md") -> Path:
     """Write report.md (or .html) with PNG curves of accuracy, agreement and reward per round."""
+    import os
+
+    from mmupt_core.paths import mmupt_home
+
+    # Keep matplotlib's font cache with the project's state, not in the home folder.
+    os.environ.setdefault("MPLCONFIGDIR", str(mmupt_home() / "matplotlib"))
     import matplotlib
 
     matplotlib.use("Agg")
