@@ -12,6 +12,8 @@ import argparse
 import logging
 
 from mmupt_core.config import RunConfig, dump_config, load_config
+from mmupt_core.paths import run_dir
+from mmupt_core.runlock import run_lock
 from mmupt_core.stages import ROUND_STAGES, SETUP_STAGES, STAGE_FUNCTIONS, Context, run_stage
 
 log = logging.getLogger(__name__)
@@ -55,11 +57,12 @@ def run_rounds(
     from_run: str | None = None,
     from_round: int | None = None,
 ) -> None:
-    first = prepare_run(config, run_id, from_run, from_round)
-    if first == 1:
-        setup_stages(config, run_id)
-    for round_ in range(first, rounds + 1):
-        run_round(config, run_id, round_)
+    with run_lock(run_dir(config, run_id)):
+        first = prepare_run(config, run_id, from_run, from_round)
+        if first == 1:
+            setup_stages(config, run_id)
+        for round_ in range(first, rounds + 1):
+            run_round(config, run_id, round_)
 
 
 def main() -> None:  # pragma: no cover - thin CLI

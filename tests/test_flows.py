@@ -74,7 +74,9 @@ def _flow_process(home: Path, run_id: str, pause: str | None) -> subprocess.Pope
     args = [sys.executable, "-m", "flows.improve", "--rounds", "2", "--run", run_id]
     for s in SMALL:
         args += ["--set", s]
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Own session, so a SIGKILL reaches the flow and the ephemeral Prefect server it started.
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 def _kill_at(home: Path, run_id: str, pause: str) -> str:
@@ -86,7 +88,7 @@ def _kill_at(home: Path, run_id: str, pause: str) -> str:
         assert proc.poll() is None, f"flow exited ({proc.returncode}) before reaching {pause}"
         assert time.monotonic() < deadline, f"never reached {pause}"
         time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     return marker.read_text()
 

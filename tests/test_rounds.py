@@ -45,3 +45,28 @@ def test_two_rounds_then_resume_and_branch(small_config):
     run_rounds(small_config, 2, "b", from_run="r", from_round=1)
     assert [c["checkpoint_id"] for c in store.lineage("b")] == ["b/r2", "b/r1", "r/r1", "r/r0"]
     assert {s["round"] for s in store.stages("b")} == {2}
+
+
+def test_a_second_process_on_the_same_run_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from mmupt_core.runlock import RunLockedError, run_lock
+
+    code = (
+        "import sys, time\nfrom pathlib import Path\nfrom mmupt_core.runlock import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "run")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(RunLockedError, match="already running \\(pid"):
+            with run_lock(tmp_path / "run"):
+                pass
+    finally:
+        proc.kill()
+        proc.wait()
+    with run_lock(tmp_path / "run"):  # released when the holder died
+        pass
