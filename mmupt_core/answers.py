@@ -124,11 +124,19 @@ def _is_number(s: str) -> bool:
     return bool(_NUMBER.match(s))
 
 
+_MAX_SYMBOLIC_LEN = 200
+
+
 @lru_cache(maxsize=65536)
 def _verify(a: str, b: str) -> bool:
+    import logging
+
     from math_verify import parse, verify
 
-    # Timeouts off: math-verify's signal-based timeouts only work on the main thread.
+    # math-verify's timeouts use signals, which only work on the main thread (Prefect runs tasks in worker
+    # threads), so they are off; the length cap in `equivalent` bounds the work instead. Its one-time warning
+    # about that is expected, so it is not shown.
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
     pa = parse(f"${a}$", parsing_timeout=None)
     pb = parse(f"${b}$", parsing_timeout=None)
     if not pa or not pb:
@@ -146,4 +154,6 @@ def equivalent(a: str | None, b: str | None) -> bool:
         return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
     if len(a) == 1 and len(b) == 1 and a.isalpha() and b.isalpha():
         return False  # distinct choice letters
+    if max(len(a), len(b)) > _MAX_SYMBOLIC_LEN:
+        return False  # too long to compare symbolically without a timeout; distinct normal forms differ
     return _verify(a, b)
