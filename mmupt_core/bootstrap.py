@@ -43,7 +43,8 @@ class Example:
 def bootstrap_key(config: RunConfig) -> str:
     payload = {
         "world": config.world.model_dump(mode="json"),
-        "bootstrap": config.bootstrap.model_dump(mode="json"),
+        # threads change speed, not the result
+        "bootstrap": config.bootstrap.model_dump(mode="json", exclude={"threads"}),
         "suffix": config.sampling.prompt_suffix,
         "image_first": config.model.image_first,
         "version": 2,
@@ -156,7 +157,7 @@ def run_bootstrap(
     if info_path.is_file():
         return out, json.loads(info_path.read_text())
     bc = config.bootstrap
-    torch.set_num_threads(config.model.threads)
+    torch.set_num_threads(bc.threads)
     start = time.perf_counter()
     tokenizer = tiny.build_tokenizer()
     processor = tiny.build_processor(tokenizer)

@@ -72,6 +72,8 @@ class BootstrapConfig(_Section):
     lr: float = Field(default=1e-3, gt=0)
     warmup_steps: int = Field(default=50, ge=0)
     synthesis_fraction: float = Field(default=0.1, ge=0, le=1)
+    # The bootstrap usually runs alone, where 2 threads take 0.20 s/step against 0.33 s for 1 on 2 cores.
+    threads: int = Field(default=2, ge=1)
 
 
 class DataConfig(_Section):
@@ -126,6 +128,8 @@ class TrainingConfig(_Section):
     num_iterations: int = Field(default=2, ge=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
     seed: int = 0
+    # Stop the run when the label-free signals (collapse flag, stable majorities) say so.
+    early_stop: bool = False
 
 
 class EvaluationConfig(_Section):

@@ -14,7 +14,7 @@ import logging
 from mmupt_core.config import RunConfig, dump_config, load_config
 from mmupt_core.paths import run_dir
 from mmupt_core.runlock import run_lock
-from mmupt_core.stages import ROUND_STAGES, SETUP_STAGES, STAGE_FUNCTIONS, Context, run_stage
+from mmupt_core.stages import ROUND_STAGES, SETUP_STAGES, STAGE_FUNCTIONS, Context, run_stage, stop_suggested
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ def run_rounds(
             setup_stages(config, run_id)
         for round_ in range(first, rounds + 1):
             run_round(config, run_id, round_)
+            if config.training.early_stop and stop_suggested(Context(config, run_id, round_)):
+                log.warning("%s: stopping after round %d on the label-free stopping signal", run_id, round_)
+                break
 
 
 def main() -> None:  # pragma: no cover - thin CLI

@@ -413,3 +413,13 @@ STAGE_FUNCTIONS: dict[str, Callable[[Context], StageRecord]] = {
     "evaluate": evaluate_stage,
     "record": record_stage,
 }
+
+
+def stop_suggested(ctx: Context) -> bool:
+    """Whether the round's label-free stopping signal fired (see diagnostics.stopping_signals)."""
+    rows = [
+        m
+        for m in ctx.store.metrics(ctx.run_id)
+        if m["round"] == ctx.round and m["benchmark"] == "stopping" and m["metric"] == "stop_suggested"
+    ]
+    return bool(rows and rows[0]["value"])

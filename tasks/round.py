@@ -66,3 +66,9 @@ def evaluate(config: RunConfig, run_id: str, round_: int) -> dict:
 def record(config: RunConfig, run_id: str, round_: int) -> dict:
     """Close the round with label-free stopping signals."""
     return _run(config, run_id, round_, "record")
+
+
+@task(name="should-stop", cache_policy=NO_CACHE)
+def should_stop(config: RunConfig, run_id: str, round_: int) -> bool:
+    """True when early_stop is on and the round's label-free stopping signal fired."""
+    return config.training.early_stop and stages.stop_suggested(stages.Context(config, run_id, round_))

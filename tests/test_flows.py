@@ -75,8 +75,9 @@ def _flow_process(home: Path, run_id: str, pause: str | None) -> subprocess.Pope
     for s in SMALL:
         args += ["--set", s]
     # Own session, so a SIGKILL reaches the flow and the ephemeral Prefect server it started.
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def _kill_at(home: Path, run_id: str, pause: str) -> str:

@@ -70,3 +70,15 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path):
         proc.wait()
     with run_lock(tmp_path / "run"):  # released when the holder died
         pass
+
+
+def test_diagnostics_flag_collapse_and_stable_majorities():
+    from mmupt_core.diagnostics import stopping_signals
+
+    prev = [{"item_id": f"i{k}", "label": "1", "agreement": 0.95} for k in range(10)]
+    collapsed = stopping_signals(prev, prev)
+    assert collapsed["collapse_warning"] == 1.0 and collapsed["stop_suggested"] == 1.0
+    assert collapsed["majority_stability"] == 1.0
+    healthy = [{"item_id": f"i{k}", "label": str(k % 4), "agreement": 0.6} for k in range(10)]
+    signals = stopping_signals(prev, healthy)
+    assert signals["collapse_warning"] == 0.0 and signals["stop_suggested"] == 0.0
