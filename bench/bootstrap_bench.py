@@ -72,7 +72,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
     import torch
 
     cfg = load_config(ROOT / "conf" / "tiny.yaml", [f"bootstrap.seed={seed}", *overrides])
-    torch.set_num_threads(cfg.model.threads)
+    torch.set_num_threads(cfg.model.threads)  # evaluation; the bootstrap uses bootstrap.threads
     wpath = world.build_world(cfg.world, cache_dir("world"))
     ck, info = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
     model, proc = tiny.load_pretrained(ck)
