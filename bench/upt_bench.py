@@ -178,6 +178,13 @@ def main() -> None:
         for u in args.upt_seeds
         for r in args.rewards
     ]
+    # Build each base once, here, so parallel workers never race to write the same cached checkpoint.
+    from mmupt_core.bootstrap import run_bootstrap
+    from mmupt_core.paths import cache_dir
+
+    for b in args.base_seeds:
+        cfg = load_config(ROOT / "conf" / "tiny.yaml", [f"bootstrap.seed={b}", *args.overrides])
+        run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         runs = list(pool.map(one_run, jobs))
     RESULTS.mkdir(parents=True, exist_ok=True)

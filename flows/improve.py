@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "mmupt_core")
 
@@ -20,36 +21,44 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from flows.round import round_flow  # noqa: E402
 from mmupt_core.config import RunConfig, load_config  # noqa: E402
+from mmupt_core.paths import run_dir  # noqa: E402
+from mmupt_core.runlock import run_lock  # noqa: E402
 from tasks import report  # noqa: E402
-from tasks import round as stages
+from tasks import round as stages  # noqa: E402
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
+# The embedded default, as the parameter's default: the UI form opens pre-filled with it.
+TINY = load_config(DEFAULT_CONFIG)
 
 
 @flow(name="improve", flow_run_name="{run_id}", log_prints=False)
 def improve(
-    config: RunConfig,
+    config: RunConfig = TINY,
     rounds: int = 3,
     run_id: str = "default",
     from_run: str | None = None,
     from_round: int | None = None,
 ) -> str:
     """Run (or resume, or branch) `rounds` rounds of MM-UPT; returns the Markdown summary."""
-    first = stages.prepare(config, run_id, from_run, from_round)
-    if first == 1:
-        stages.bootstrap(config, run_id)
-        stages.load(config, run_id)
-    todo = list(range(first, rounds + 1))
-    progress = create_progress_artifact(progress=0.0, description=f"{run_id}: rounds {first}..{rounds}")
-    for done, round_ in enumerate(todo, 1):
-        round_flow.with_options(flow_run_name=f"{run_id}-round-{round_}")(config, run_id, round_)
-        update_progress_artifact(progress, progress=100.0 * done / len(todo))
-    if not todo:
+    with run_lock(run_dir(config, run_id)):  # a second flow on the same run refuses instead of interleaving
+        first = stages.prepare(config, run_id, from_run, from_round)
+        if first == 1:
+            stages.bootstrap(config, run_id)
+            stages.load(config, run_id)
+        todo = list(range(first, rounds + 1))
+        progress = create_progress_artifact(progress=0.0, description=f"{run_id}: rounds {first}..{rounds}")
+        for done, round_ in enumerate(todo, 1):
+            round_flow.with_options(flow_run_name=f"{run_id}-round-{round_}")(config, run_id, round_)
+            update_progress_artifact(progress, progress=100.0 * done / len(todo))
+            if stages.should_stop(config, run_id, round_):
+                break
         update_progress_artifact(progress, progress=100.0)
-    return report.summary_artifact(config, run_id)
+        return report.summary_artifact(config, run_id)
 
 
 def main() -> None:  # pragma: no cover - thin CLI
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="conf/tiny.yaml")
+    ap.add_argument("--config", default=str(DEFAULT_CONFIG))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--run", default="default")
     ap.add_argument("--from-run")

@@ -121,7 +121,6 @@ class TrainingConfig(_Section):
     epsilon_high: float | None = Field(default=None, gt=0)
     num_generations: int = Field(default=8, ge=2)
     temperature: float = Field(default=1.0, gt=0)
-    max_prompt_length: int | None = Field(default=None, ge=1)
     max_completion_length: int = Field(default=48, ge=1)
     steps: int = Field(default=5, ge=1)
     prompts_per_step: int = Field(default=32, ge=1)
