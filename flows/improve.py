@@ -1,20 +1,20 @@
 """Multi-round label-free improvement as a Prefect flow.
-
     python -m flows.improve --config conf/tiny.yaml --rounds 3 --run default      # local, no server needed
     make round N=3 RUN=default                                                     # the same through make
-
 Each round is a subflow named `<run>-round-<k>`; running again with the same run id skips every stage the store
 marks done under the same config hash and continues from the last finished checkpoint; `from_run`/`from_round`
 branch a new run from another run's round-k checkpoint.
 """
 
-from __future__ import annotations
-
 import argparse
+import logging
 import os
 from pathlib import Path
 
+# Core modules log with plain `logging`; Prefect attaches its handlers to these loggers (so the lines reach the
+# run's logs in the UI), but leaves their level unset, which would drop INFO.
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "mmupt_core")
+logging.getLogger("mmupt_core").setLevel(logging.INFO)
 
 from prefect import flow  # noqa: E402
 from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402

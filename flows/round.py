@@ -1,7 +1,5 @@
 """One round as a Prefect subflow: sample -> vote -> train -> evaluate -> record, then the round's artifact."""
 
-from __future__ import annotations
-
 from prefect import flow
 
 from mmupt_core.config import RunConfig
