@@ -24,6 +24,7 @@ export TMPDIR := $(MMUPT_HOME)/tmp
 export PIP_CACHE_DIR := $(MMUPT_HOME)/pip-cache
 export TOKENIZERS_PARALLELISM := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := mmupt_core
+export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 PREFECT_PORT ?= 4200
 SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 
