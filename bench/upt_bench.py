@@ -87,12 +87,12 @@ def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
     }
 
 
-def _ms(values):
+def _ms(values, signed: bool = True):
     values = [v for v in values if v is not None]
     if not values:
         return "-"
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):+.3f} ± {sd:.3f}" if values else "-"
+    return f"{statistics.mean(values):{'+' if signed else ''}.3f} ± {sd:.3f}"
 
 
 def report(runs: list[dict], rounds: int) -> str:
@@ -131,20 +131,20 @@ def report(runs: list[dict], rounds: int) -> str:
             agr = [r["rounds"][k].get("pool.agreement_mean") for r in rs if k in r["rounds"]]
             below = sum(x < 0 for x in g)
             lines.append(
-                f"| {k} | {_ms(g)} | {_ms(s)} | {_ms(m)} | {_ms(gap)} | {_ms(pla)} | {_ms(agr)} | "
+                f"| {k} | {_ms(g)} | {_ms(s)} | {_ms(m)} | {_ms(gap)} | {_ms(pla, False)} | {_ms(agr, False)} | "
                 f"{below}/{len(g)} |"
             )
         bt_base = [max(r["sweep_base"].values()) for r in rs]
         bt_final = [max(r["sweep_final"].values()) for r in rs]
         lines += [
             "",
-            f"Base greedy {_ms([r['base']['greedy_acc'] for r in rs])}; base best-T {_ms(bt_base)}; "
-            f"final best-T {_ms(bt_final)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base, strict=True)])}.",
+            f"Base greedy {_ms([r['base']['greedy_acc'] for r in rs], False)}; base best-T {_ms(bt_base, False)}; "
+            f"final best-T {_ms(bt_final, False)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base, strict=True)])}.",
             "",
         ]
         lines.append(
             "Sharpening-only baseline (untrained base by temperature): "
-            + ", ".join(f"T={t}: {_ms([r['sweep_base'][t] for r in rs])}" for t in rs[0]["sweep_base"])
+            + ", ".join(f"T={t}: {_ms([r['sweep_base'][t] for r in rs], False)}" for t in rs[0]["sweep_base"])
         )
         lines.append("")
     upt = [r for r in runs if r["reward"] == "majority_vote"]
@@ -158,7 +158,9 @@ def report(runs: list[dict], rounds: int) -> str:
         )
         ratio = gu / go if go > 0 else float("nan")
         lines.append(f"After round {rounds}: UPT greedy gain {gu:+.3f}, oracle {go:+.3f}, ratio {ratio:.2f}.")
-    lines.append(f"Wall per run: {_ms([r['wall_s'] for r in runs])} s (2 runs in parallel, 1 thread each).")
+    lines.append(
+        f"Wall per run: {_ms([r['wall_s'] for r in runs], False)} s (2 runs in parallel, 1 thread each)."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -171,7 +173,16 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--name", default="upt")
+    ap.add_argument("--from-json", action="store_true", help="re-render the report from the last results")
     args = ap.parse_args()
+    if args.from_json:
+        runs = json.loads((RESULTS / f"{args.name}.json").read_text())
+        for r in runs:
+            r["rounds"] = {int(k): v for k, v in r["rounds"].items()}
+        text = report(runs, args.rounds)
+        (RESULTS / f"{args.name}.md").write_text(text)
+        print(text)
+        return
     jobs = [
         (b, u, r, args.rounds, args.overrides)
         for b in args.base_seeds
