@@ -103,7 +103,9 @@ def report(runs: list[dict], rounds: int) -> str:
         "questions; 'best-T' is the best of a temperature sweep (T in 0, 0.5, 0.7, 1; 4 samples each).",
         "",
     ]
-    for reward in ("majority_vote", "ground_truth"):
+    for reward in sorted(
+        {r["reward"] for r in runs}, key=["majority_vote", "pseudo_label", "ground_truth"].index
+    ):
         rs = [r for r in runs if r["reward"] == reward]
         if not rs:
             continue
