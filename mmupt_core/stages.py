@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -42,7 +43,7 @@ class Context:
     run_id: str
     round: int
 
-    @property
+    @cached_property
     def store(self) -> Store:
         c = self.config.store
         return Store(store_path(self.config), retries=c.lock_retries, backoff_s=c.lock_backoff_s)
@@ -90,7 +91,7 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
 
 
 def _fault_point(ctx: Context, stage: str, when: str) -> None:
-    """Fault injection for crash tests and `make faults`: with MMUPT_FAULT_PAUSE="<stage>:<before|after>[:<round>]"
+    """Fault injection for crash tests: with MMUPT_FAULT_PAUSE="<stage>:<before|after>[:<round>]"
     the process announces itself in MMUPT_HOME/fault.ready and waits there to be killed."""
     spec = os.environ.get("MMUPT_FAULT_PAUSE", "")
     if not spec:
