@@ -22,13 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mmupt_core import tiny, world  # noqa: E402
+from mmupt_core import world  # noqa: E402
 from mmupt_core.answers import extract_answer  # noqa: E402
 from mmupt_core.bootstrap import run_bootstrap  # noqa: E402
 from mmupt_core.config import load_config  # noqa: E402
 from mmupt_core.evaluate import evaluate  # noqa: E402
 from mmupt_core.paths import cache_dir  # noqa: E402
-from mmupt_core.sampling import HFSampler, requests_for  # noqa: E402
+from mmupt_core.sampling import requests_for  # noqa: E402
+from mmupt_core.stages import make_sampler  # noqa: E402
 from mmupt_core.voting import vote  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -75,13 +76,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
     torch.set_num_threads(cfg.model.threads)  # evaluation; the bootstrap uses bootstrap.threads
     wpath = world.build_world(cfg.world, cache_dir("world"))
     ck, info = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
-    model, proc = tiny.load_pretrained(ck)
-    sampler = HFSampler(
-        model,
-        proc,
-        batch_size=cfg.sampling.batch_size,
-        suppress_token_ids=tiny.suppressed_token_ids(proc.tokenizer),
-    )
+    sampler = make_sampler(cfg, str(ck))
     out = {
         "seed": seed,
         "checkpoint": str(ck),

@@ -44,24 +44,19 @@ def extraction_and_voting(n_items: int = 20000, k: int = 8) -> dict:
 def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, threads: int = 1) -> dict:
     import torch
 
-    from mmupt_core import tiny, world
+    from mmupt_core import world
     from mmupt_core.bootstrap import run_bootstrap
     from mmupt_core.config import load_config
     from mmupt_core.paths import cache_dir
-    from mmupt_core.sampling import HFSampler, requests_for
+    from mmupt_core.sampling import requests_for
+    from mmupt_core.stages import make_sampler
 
     torch.set_num_threads(threads)
     cfg = load_config(ROOT / "conf" / "tiny.yaml")
     wpath = world.build_world(cfg.world, cache_dir("world"))
     if checkpoint is None:
         checkpoint, _ = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
-    model, proc = tiny.load_pretrained(checkpoint)
-    sampler = HFSampler(
-        model,
-        proc,
-        batch_size=cfg.sampling.batch_size,
-        suppress_token_ids=tiny.suppressed_token_ids(proc.tokenizer),
-    )
+    sampler = make_sampler(cfg, str(checkpoint))
     items = world.load_split(wpath, "eval")[:n_items]
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
     sampler.sample(reqs[:8], 2, 1.0, 1.0, cfg.sampling.max_tokens, 0)  # warm-up

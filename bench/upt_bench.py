@@ -25,24 +25,23 @@ from mmupt_core import world  # noqa: E402
 from mmupt_core.config import load_config  # noqa: E402
 from mmupt_core.evaluate import accuracy_at  # noqa: E402
 from mmupt_core.rounds import run_rounds  # noqa: E402
-from mmupt_core.stages import Context, _sampler, evaluate_checkpoint, world_path  # noqa: E402
+from mmupt_core.stages import Context, evaluate_checkpoint, make_sampler, world_path  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-SWEEP = (0.0, 0.5, 0.7, 1.0)
 
 
 def sweep(cfg, checkpoint: str) -> dict[str, float]:
     items = world.load_split(world_path(cfg), "eval")
     from mmupt_core.sampling import requests_for
 
-    sampler = _sampler(cfg, checkpoint)
+    sampler = make_sampler(cfg, checkpoint)
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
     answers = {it.item_id: it.answer for it in items}
     return {
         str(t): accuracy_at(
             sampler, items, reqs, answers, temperature=t, n=4, max_tokens=cfg.sampling.max_tokens, seed=11
         )
-        for t in SWEEP
+        for t in cfg.evaluation.temperature_sweep
     }
 
 

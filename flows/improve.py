@@ -6,7 +6,6 @@ marks done under the same config hash and continues from the last finished check
 branch a new run from another run's round-k checkpoint.
 """
 
-import argparse
 import logging
 import os
 from pathlib import Path
@@ -22,6 +21,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from flows.round import round_flow  # noqa: E402
 from mmupt_core.config import RunConfig, load_config  # noqa: E402
 from mmupt_core.paths import run_dir  # noqa: E402
+from mmupt_core.rounds import arg_parser  # noqa: E402
 from mmupt_core.runlock import run_lock  # noqa: E402
 from tasks import report  # noqa: E402
 from tasks import round as stages  # noqa: E402
@@ -57,14 +57,7 @@ def improve(
 
 
 def main() -> None:  # pragma: no cover - thin CLI
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default=str(DEFAULT_CONFIG))
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--run", default="default")
-    ap.add_argument("--from-run")
-    ap.add_argument("--from-round", type=int)
-    ap.add_argument("--set", action="append", default=[])
-    args = ap.parse_args()
+    args = arg_parser(__doc__, str(DEFAULT_CONFIG)).parse_args()
     cfg = load_config(args.config, args.set)
     print(improve(cfg, args.rounds, args.run, args.from_run, args.from_round))
 

@@ -68,15 +68,22 @@ def run_rounds(
                 break
 
 
-def main() -> None:  # pragma: no cover - thin CLI
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="conf/tiny.yaml")
+def arg_parser(description: str | None, default_config: str = "conf/tiny.yaml") -> argparse.ArgumentParser:
+    """The options both round entry points take (this module and flows/improve.py)."""
+    ap = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--config", default=default_config)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--run", default="default")
     ap.add_argument("--from-run")
     ap.add_argument("--from-round", type=int)
     ap.add_argument("--set", action="append", default=[])
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:  # pragma: no cover - thin CLI
+    args = arg_parser(__doc__).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_rounds(load_config(args.config, args.set), args.rounds, args.run, args.from_run, args.from_round)
 

@@ -202,7 +202,8 @@ def current_checkpoint(ctx: Context) -> dict:
     return rows[0]
 
 
-def _sampler(config: RunConfig, checkpoint: str):
+def make_sampler(config: RunConfig, checkpoint: str):
+    """The configured sampler backend for a checkpoint (HF on CPU, vLLM when chosen)."""
     backend = choose_backend(config.sampling.backend)
     if backend == "vllm":
         from transformers import AutoProcessor
@@ -241,7 +242,7 @@ def sample_stage(ctx: Context) -> StageRecord:
     _set_threads(cfg)
     pool = stored_pool(ctx)
     ck = current_checkpoint(ctx)
-    sampler = _sampler(cfg, ck["path"])
+    sampler = make_sampler(cfg, ck["path"])
     n = cfg.voting.n_votes or cfg.sampling.n
     sets = sampler.sample(
         requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first),
@@ -376,7 +377,7 @@ def evaluate_stage(ctx: Context) -> StageRecord:
 
 def evaluate_checkpoint(cfg: RunConfig, checkpoint: str, seed: int = 0) -> dict[str, float]:
     items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
-    sampler = _sampler(cfg, checkpoint)
+    sampler = make_sampler(cfg, checkpoint)
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
     metrics, _ = evaluate(
         sampler,

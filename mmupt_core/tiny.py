@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
 from pathlib import Path
 
 import torch
@@ -177,14 +178,10 @@ def save_pretrained(model, processor, path: Path) -> None:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():
-        import shutil
-
         shutil.rmtree(tmp)
     model.save_pretrained(tmp, safe_serialization=True)
     processor.save_pretrained(tmp)
     if path.exists():
-        import shutil
-
         shutil.rmtree(path)
     tmp.rename(path)
 
