@@ -11,6 +11,7 @@ BENCHES = [
     ["micro_bench.py"],
     ["bootstrap_bench.py", "--seeds", "0", "1", "2"],
     ["upt_bench.py", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
+    ["synthesis_bench.py", "--seeds", "0", "1", "2"],
     ["orchestration_bench.py"],
 ]
 

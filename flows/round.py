@@ -1,4 +1,5 @@
-"""One round as a Prefect subflow: sample -> vote -> train -> evaluate -> record, then the round's artifact."""
+"""One round as a Prefect subflow: synthesize -> sample -> vote -> train -> evaluate -> record, then the round's
+artifact (synthesize does nothing while synthesis.strategy is off)."""
 
 from prefect import flow
 
@@ -10,6 +11,7 @@ from tasks import round as stages
 @flow(name="round", log_prints=False)
 def round_flow(config: RunConfig, run_id: str, round_: int) -> None:
     """One MM-UPT round; each stage skips itself when the store already marks it done."""
+    stages.synthesize(config, run_id, round_)
     stages.sample(config, run_id, round_)
     stages.vote(config, run_id, round_)
     stages.train(config, run_id, round_)

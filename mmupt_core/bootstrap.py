@@ -26,9 +26,10 @@ import torch
 from PIL import Image
 
 from mmupt_core import tiny, world
-from mmupt_core.config import RunConfig
+from mmupt_core.config import RunConfig, SynthesisConfig
 from mmupt_core.items import Item
-from mmupt_core.prompts import build_messages, synthesis_messages
+from mmupt_core.prompts import build_messages, text_messages
+from mmupt_core.synthesis import synthesis_prompt
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ def bootstrap_key(config: RunConfig) -> str:
         "image_first": config.model.image_first,
         "version": 2,
     }
+    # Only non-default prompts enter the key, so checkpoints built before the prompts were configurable stay valid.
+    prompts = config.synthesis.model_dump(include={"direct_prompt", "in_context_prompt", "answer_hint"})
+    defaults = SynthesisConfig().model_dump(include=set(prompts))
+    if prompts != defaults:
+        payload["synthesis_prompts"] = prompts
     return sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -61,9 +67,11 @@ def make_examples(
     suffix: str,
     synthesis_fraction: float,
     image_first: bool = True,
+    synthesis: SynthesisConfig | None = None,
 ) -> list[Example]:
     """n SFT examples drawn from items: random routes for answers, grammar questions for synthesis."""
     grammar = [q.text for q in world.all_questions()]
+    synthesis = synthesis or SynthesisConfig()
     out = []
     for _ in range(n):
         it = items[rng.randrange(len(items))]
@@ -72,7 +80,10 @@ def make_examples(
             in_context = rng.random() < 0.5
             example_q = it.question if in_context else None
             target = rng.choice([q for q in grammar if q != example_q])
-            out.append(Example(img, synthesis_messages(example_q, image_first), target))
+            strategy = "in_context" if in_context else "direct"
+            # The pool's answers are unknown to the bootstrap's synthesis examples, as in round 1.
+            prompt = synthesis_prompt(synthesis, strategy, example_q, None)
+            out.append(Example(img, text_messages(prompt, image_first), target))
         else:
             routes = metas[it.item_id]["routes"]
             route = routes[rng.randrange(len(routes))]
@@ -175,6 +186,7 @@ def run_bootstrap(
             config.sampling.prompt_suffix,
             bc.synthesis_fraction,
             config.model.image_first,
+            config.synthesis,
         )
 
     losses = train_sft(model, processor, sample_batch, bc.steps, bc.lr, bc.warmup_steps, bc.seed, on_step)

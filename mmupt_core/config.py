@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mmupt_core.prompts import DIRECT_SYNTHESIS_PROMPT, IN_CONTEXT_SYNTHESIS_PROMPT
+
 
 class ConfigError(ValueError):
     """A config that cannot be loaded; the message names the file, the field and the value."""
@@ -106,10 +108,52 @@ class VotingConfig(_Section):
 
 
 class SynthesisConfig(_Section):
+    """The model writes new questions about the pool's images (see mmupt_core/synthesis.py).
+
+    The prompt templates are per model family: the defaults are the ones the tiny model was taught in its
+    bootstrap; conf/qwen25vl-7b-*.yaml carries the Qwen2.5-VL ones. `{question}` is the example question
+    (in-context only) and `{answer_hint}` becomes `answer_hint` filled with the example's pseudo-label from the
+    previous round, or nothing when there is none.
+    """
+
     strategy: Literal["off", "in_context", "direct", "both"] = "off"
-    per_image: int = Field(default=1, ge=1)
+    per_image: int = Field(default=1, ge=1, description="candidates per image and strategy")
+    # Share of the round's pool that is synthetic: 0.5 = as many synthetic questions as originals (at most);
+    # 1.0 = synthetic questions only.
     mix: float = Field(default=0.5, ge=0, le=1)
-    keep_for_later_rounds: bool = False
+    keep_for_later_rounds: bool = Field(
+        default=False, description="accepted questions stay in the pool of every later round"
+    )
+    direct_prompt: str = DIRECT_SYNTHESIS_PROMPT
+    in_context_prompt: str = IN_CONTEXT_SYNTHESIS_PROMPT
+    answer_hint: str = ""
+    # plain: the whole output is the question; tagged: the question is inside <question>...</question>.
+    output_format: Literal["plain", "tagged"] = "plain"
+    temperature: float = Field(default=1.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_tokens: int = Field(default=40, ge=1)
+    min_chars: int = Field(default=8, ge=1)
+    max_chars: int = Field(default=400, ge=1)
+    # Two questions about the same image whose normalised texts are at least this similar are duplicates.
+    duplicate_similarity: float = Field(default=0.9, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _templates(self) -> SynthesisConfig:
+        if "{question}" not in self.in_context_prompt:
+            raise ValueError("in_context_prompt must contain {question}")
+        if "{question}" in self.direct_prompt or "{answer_hint}" in self.direct_prompt:
+            raise ValueError("direct_prompt sees the image only: no {question} or {answer_hint}")
+        if self.answer_hint and "{answer}" not in self.answer_hint:
+            raise ValueError("answer_hint must contain {answer}")
+        if self.min_chars > self.max_chars:
+            raise ValueError(f"min_chars ({self.min_chars}) must not exceed max_chars ({self.max_chars})")
+        return self
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        return {"off": (), "in_context": ("in_context",), "direct": ("direct",)}.get(
+            self.strategy, ("in_context", "direct")
+        )
 
 
 class TrainingConfig(_Section):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def make_item_id(image_bytes: bytes, question: str) -> str:
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write rows atomically (temp name, then rename) so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two writers never share a temp file
     with tmp.open("w") as f:
         for row in rows:
             f.write(json.dumps(row, sort_keys=True) + "\n")

@@ -24,13 +24,8 @@ def build_messages(question: str, suffix: str = PAPER_SUFFIX, image_first: bool 
     return [{"role": "user", "content": content}]
 
 
-def synthesis_messages(example_question: str | None, image_first: bool = True) -> list[dict]:
-    """Direct synthesis when example_question is None, in-context synthesis otherwise."""
-    text = (
-        DIRECT_SYNTHESIS_PROMPT
-        if example_question is None
-        else IN_CONTEXT_SYNTHESIS_PROMPT.format(question=example_question.strip())
-    )
+def text_messages(text: str, image_first: bool = True) -> list[dict]:
+    """One user turn of the image and a free text (the synthesis prompts)."""
     part = {"type": "text", "text": text}
     content = [{"type": "image"}, part] if image_first else [part, {"type": "image"}]
     return [{"role": "user", "content": content}]

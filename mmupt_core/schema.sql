@@ -90,3 +90,19 @@ create table if not exists samples (
     n_rows integer not null,
     primary key (run_id, round, stage, path)
 );
+create table if not exists synthesis (
+    run_id varchar not null,
+    round integer not null,
+    stage varchar not null,
+    candidate_idx integer not null,
+    parent_item_id varchar not null,
+    strategy varchar not null,
+    generator_checkpoint varchar not null,
+    text varchar,
+    question varchar,
+    item_id varchar,
+    outcome varchar not null,
+    label varchar,
+    agreement double,
+    primary key (run_id, round, stage, candidate_idx)
+);

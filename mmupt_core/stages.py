@@ -9,6 +9,7 @@ them without Prefect.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -30,10 +31,11 @@ from mmupt_core.items import Item
 from mmupt_core.paths import cache_dir, mmupt_home, run_dir, store_path
 from mmupt_core.sampling import HFSampler, choose_backend, requests_for
 from mmupt_core.store import StageRecord, Store
+from mmupt_core.synthesis import cap_mix
 from mmupt_core.voting import vote
 
 log = logging.getLogger(__name__)
-ROUND_STAGES = ("sample", "vote", "train", "evaluate", "record")
+ROUND_STAGES = ("synthesize", "sample", "vote", "train", "evaluate", "record")
 SETUP_STAGES = ("bootstrap", "load")
 
 
@@ -167,6 +169,20 @@ def pool_items(config: RunConfig) -> tuple[list[Item], list[dict]]:
     return kept, rejected
 
 
+def _row_item(r: dict) -> Item:
+    meta = r.get("meta")
+    return Item(
+        item_id=r["item_id"],
+        source=r["source"],
+        image=r["image_path"],
+        question=r["question"],
+        split=r["split"],
+        choices=json.loads(r["choices"]) if r.get("choices") else None,
+        parent_item_id=r.get("parent_item_id"),
+        meta=json.loads(meta) if meta else {},
+    )
+
+
 def stored_pool(ctx: Context) -> list[Item]:
     """The pool registered by the run's load stage (a branched run reads its ancestors')."""
     store, run_id = ctx.store, ctx.run_id
@@ -174,21 +190,42 @@ def stored_pool(ctx: Context) -> list[Item]:
     while not rows and (parent := store.get_run(run_id)["parent_run_id"]):
         run_id = parent
         rows = store.items(run_id, 0, "load")
-    return [
-        Item(
-            item_id=r["item_id"],
-            source=r["source"],
-            image=r["image_path"],
-            question=r["question"],
-            split=r["split"],
-        )
-        for r in rows
-    ]
+    return [_row_item(r) for r in rows]
 
 
-def hidden_answers(config: RunConfig) -> dict[str, str]:
-    """Pool answers for diagnostics (and the ground-truth oracle only); never read by a UPT reward."""
-    return world.load_pool_answers(world_path(config)) if config.data.source == "world" else {}
+def synthetic_items(ctx: Context) -> list[Item]:
+    """Questions the model wrote that this round's pool may take: this round's, and earlier rounds' when
+    synthesis.keep_for_later_rounds is set."""
+    rows = ctx.store.items(ctx.run_id, None, "synthesize")
+    keep = ctx.config.synthesis.keep_for_later_rounds
+    return [_row_item(r) for r in rows if r["round"] == ctx.round or (keep and r["round"] < ctx.round)]
+
+
+def round_pool(ctx: Context) -> list[Item]:
+    """The items this round samples and trains on: the registered pool plus accepted synthetic questions,
+    mixed as synthesis.mix says (mix 1.0: synthetic questions only)."""
+    originals = stored_pool(ctx)
+    sc = ctx.config.synthesis
+    if not sc.strategies:
+        return originals
+    chosen = cap_mix(len(originals), synthetic_items(ctx), sc.mix)
+    pool = chosen if sc.mix >= 1 else originals + chosen
+    if not pool:
+        log.warning("%s round %d: the round's pool is empty (no accepted synthetic questions)", ctx.run_id,
+                    ctx.round)
+    return pool
+
+
+def hidden_answers(config: RunConfig, synthetic: list[Item] = ()) -> dict[str, str]:
+    """Pool answers for diagnostics (and the ground-truth oracle only); never read by a UPT reward.
+    In the world, a synthetic question the grammar can parse has a true answer too."""
+    if config.data.source != "world":
+        return {}
+    path = world_path(config)
+    answers = world.load_pool_answers(path)
+    if synthetic:
+        answers.update(world.synthetic_answers(config.world, path, synthetic))
+    return answers
 
 
 # -- the round -----------------------------------------------------------------------------------------------
@@ -236,11 +273,97 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     tmp.replace(path)
 
 
+def synthesize_stage(ctx: Context) -> StageRecord:
+    """The round's starting model writes new questions about the pool's images; each candidate is filtered
+    (synthesis.py) and recorded with its provenance; accepted ones become items of this round."""
+    from mmupt_core import synthesis
+
+    cfg, sc = ctx.config, ctx.config.synthesis
+    if not sc.strategies:
+        return StageRecord()
+    _set_threads(cfg)
+    parents = stored_pool(ctx)
+    ck = current_checkpoint(ctx)
+    sampler = make_sampler(cfg, ck["path"])
+    previous = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
+    labels = {p["item_id"]: p["label"] for p in previous if p["accepted"]}
+    seed = cfg.sampling.seed + 7919 * ctx.round
+    cands = synthesis.generate(
+        sampler, parents, sc, image_first=cfg.model.image_first, seed=seed + 1, labels=labels
+    )
+    existing: dict[str, list[str]] = {}
+    for it in parents + [it for it in synthetic_items(ctx) if it.meta.get("round", ctx.round) < ctx.round]:
+        existing.setdefault(it.image, []).append(it.question)
+    synthesis.text_filters(cands, sc, existing, ctx.round, ck["path"])
+    synthesis.answerability(
+        sampler,
+        cands,
+        cfg.voting,
+        n=cfg.voting.n_votes or cfg.sampling.n,
+        suffix=cfg.sampling.prompt_suffix,
+        image_first=cfg.model.image_first,
+        temperature=cfg.sampling.temperature,
+        top_p=cfg.sampling.top_p,
+        max_tokens=cfg.sampling.max_tokens,
+        seed=seed + 2,
+    )
+    accepted = [c for c in cands if c.outcome == "accepted"]
+    items = [
+        {
+            "item_id": c.item.item_id,
+            "split": c.item.split,
+            "source": c.item.source,
+            "image_path": c.item.image,
+            "question": c.item.question,
+            "choices": None,
+            "answer": None,
+            "parent_item_id": c.item.parent_item_id,
+            "meta": {**c.item.meta, "filter": "accepted", "agreement": c.agreement},
+        }
+        for c in accepted
+    ]
+    rows = [
+        {
+            "candidate_idx": i,
+            "parent_item_id": c.parent.item_id,
+            "strategy": c.strategy,
+            "generator_checkpoint": ck["path"],
+            "text": c.text,
+            "question": c.question,
+            "item_id": c.item.item_id if c.item else None,
+            "outcome": c.outcome,
+            "label": c.label,
+            "agreement": c.agreement,
+        }
+        for i, c in enumerate(cands)
+    ]
+    metrics = [
+        {"benchmark": "synthesis", "metric": k, "value": v, "n": len(cands)}
+        for k, v in synthesis.summary(cands).items()
+    ]
+    for strategy in sc.strategies:
+        mine = [c for c in cands if c.strategy == strategy]
+        rate = sum(c.outcome == "accepted" for c in mine) / len(mine) if mine else 0.0
+        metrics.append({"benchmark": "synthesis", "metric": f"accept_rate_{strategy}", "value": rate,
+                        "n": len(mine)})
+    truth = hidden_answers(cfg, [c.item for c in accepted])
+    answerable = [c for c in accepted if c.item.item_id in truth]
+    if accepted and cfg.data.source == "world":
+        # Diagnostics only: how many accepted questions the world can answer, and how often their vote is right.
+        metrics.append({"benchmark": "synthesis", "metric": "world_answerable_rate",
+                        "value": len(answerable) / len(accepted), "n": len(accepted)})
+        if answerable:
+            hits = sum(c.label == truth[c.item.item_id] for c in answerable)
+            metrics.append({"benchmark": "synthesis", "metric": "label_acc", "value": hits / len(answerable),
+                            "n": len(answerable)})
+    return StageRecord(items=items, synthesis=rows, metrics=metrics)
+
+
 def sample_stage(ctx: Context) -> StageRecord:
     """Draw n_votes answers per pool item from the round's starting checkpoint; samples go to Parquet."""
     cfg = ctx.config
     _set_threads(cfg)
-    pool = stored_pool(ctx)
+    pool = round_pool(ctx)
     ck = current_checkpoint(ctx)
     sampler = make_sampler(cfg, ck["path"])
     n = cfg.voting.n_votes or cfg.sampling.n
@@ -278,7 +401,7 @@ def vote_stage(ctx: Context) -> StageRecord:
     by_item: dict[str, list[str | None]] = {}
     for item_id, ans in zip(table["item_id"], table["answer"], strict=True):
         by_item.setdefault(item_id, []).append(ans)
-    hidden = hidden_answers(cfg)
+    hidden = hidden_answers(cfg, synthetic_items(ctx))
     labels, correct = [], []
     for item_id, answers in by_item.items():
         v = vote(answers, tie_break=cfg.voting.tie_break)
@@ -320,8 +443,8 @@ def train_stage(ctx: Context) -> StageRecord:
     labels = {
         p["item_id"]: p["label"] for p in ctx.store.pseudo_labels(ctx.run_id, ctx.round) if p["accepted"]
     }
-    truth = hidden_answers(cfg) if cfg.training.reward == "ground_truth" else {}
-    pool = [it for it in stored_pool(ctx) if it.item_id in labels]
+    pool = [it for it in round_pool(ctx) if it.item_id in labels]
+    truth = hidden_answers(cfg, pool) if cfg.training.reward == "ground_truth" else {}
     items = [
         TrainItem(it.item_id, load_image(it.image), it.question, labels[it.item_id], truth.get(it.item_id))
         for it in pool
@@ -409,6 +532,7 @@ def record_stage(ctx: Context) -> StageRecord:
 STAGE_FUNCTIONS: dict[str, Callable[[Context], StageRecord]] = {
     "bootstrap": bootstrap_stage,
     "load": load_stage,
+    "synthesize": synthesize_stage,
     "sample": sample_stage,
     "vote": vote_stage,
     "train": train_stage,

@@ -28,7 +28,7 @@ T = TypeVar("T")
 SCHEMA = (Path(__file__).with_name("schema.sql")).read_text()
 
 # Tables whose rows belong to one (run, round, stage) and are replaced as a unit by record_stage.
-STAGE_TABLES = ("items", "pseudo_labels", "metrics", "rejected_items", "samples")
+STAGE_TABLES = ("items", "pseudo_labels", "metrics", "rejected_items", "samples", "synthesis")
 _COLUMNS = {
     "items": (
         "item_id",
@@ -45,12 +45,25 @@ _COLUMNS = {
     "metrics": ("benchmark", "metric", "value", "n"),
     "rejected_items": ("item_id", "reason"),
     "samples": ("path", "n_rows"),
+    "synthesis": (
+        "candidate_idx",
+        "parent_item_id",
+        "strategy",
+        "generator_checkpoint",
+        "text",
+        "question",
+        "item_id",
+        "outcome",
+        "label",
+        "agreement",
+    ),
 }
 _ARROW_TYPES = {
     "votes": pa.int32(),
     "n_valid": pa.int32(),
     "n": pa.int32(),
     "n_rows": pa.int32(),
+    "candidate_idx": pa.int32(),
     "agreement": pa.float64(),
     "value": pa.float64(),
     "accepted": pa.bool_(),
@@ -79,6 +92,7 @@ class StageRecord:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     rejected_items: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    synthesis: list[dict[str, Any]] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
 
 
@@ -454,6 +468,13 @@ class Store:
     def sample_files(self, run_id: str, round_: int) -> list[dict]:
         return self._query(
             "select * from samples where run_id = ? and round = ? order by path", [run_id, round_]
+        )
+
+    def synthesis(self, run_id: str, round_: int | None = None) -> list[dict]:
+        """Every synthesis candidate with its provenance and filter outcome."""
+        return self._query(
+            "select * from synthesis where run_id = ? and (? is null or round = ?) order by round, candidate_idx",
+            [run_id, round_, round_],
         )
 
     def count_rows(self, table: str, run_id: str) -> int:

@@ -285,6 +285,35 @@ def load_pool_answers(world: Path) -> dict[str, str]:
     return {r["item_id"]: r["answer"] for r in rows}
 
 
+def pool_scenes(cfg: WorldConfig, world: Path) -> dict[str, list[list[str]]]:
+    """Hidden: the objects of every pool scene, keyed by image file name (diagnostics of synthetic questions).
+
+    Worlds built before this file existed get it on first use, regenerated from the same seed in a scratch
+    folder, so the live images are never rewritten.
+    """
+    path = world / "pool_scenes.jsonl"
+    if not path.is_file():
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=world) as tmp:
+            rows = generate_split(cfg, "pool", cfg.n_pool, Path(tmp))
+        write_jsonl(path, [{"image": Path(it.image).name, "objects": m["objects"]} for it, m in rows])
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+    return {r["image"]: r["objects"] for r in rows}
+
+
+def synthetic_answers(cfg: WorldConfig, world: Path, items: list[Item]) -> dict[str, str]:
+    """True answers of synthetic questions the grammar can parse, asked about pool images (diagnostics only)."""
+    scenes = pool_scenes(cfg, world)
+    out = {}
+    for it in items:
+        q = parse_question(it.question)
+        objects = scenes.get(Path(it.image).name)
+        if q is not None and objects is not None:
+            out[it.item_id] = str(count([Obj(s, c) for s, c in objects], q))
+    return out
+
+
 def blind_baseline(train: list[Item], test: list[Item]) -> dict[str, float]:
     """Best accuracy from the question text alone: answer each question with its most common training answer."""
     by_q: dict[str, Counter] = defaultdict(Counter)

@@ -38,6 +38,12 @@ def load(config: RunConfig, run_id: str) -> dict:
     return _run(config, run_id, 0, "load")
 
 
+@task(name="synthesize", cache_policy=NO_CACHE, tags=["gpu"])
+def synthesize(config: RunConfig, run_id: str, round_: int) -> dict:
+    """The model writes new questions about the pool's images; filtered, with provenance (off: no-op)."""
+    return _run(config, run_id, round_, "synthesize")
+
+
 @task(name="sample", cache_policy=NO_CACHE, tags=["gpu"])
 def sample(config: RunConfig, run_id: str, round_: int) -> dict:
     """Draw n answers per pool item; writes the round's samples Parquet."""

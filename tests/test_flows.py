@@ -15,7 +15,7 @@ from mmupt_core.rounds import run_rounds
 from mmupt_core.stages import Context
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("sample", "vote", "train", "evaluate", "record")
+STAGES = ("synthesize", "sample", "vote", "train", "evaluate", "record")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ def test_two_rounds_then_resume_and_branch(small_config):
     assert [(s["round"], s["stage"]) for s in stages if s["status"] == "done"] == [
         (0, "bootstrap"),
         (0, "load"),
-        *[(r, s) for r in (1, 2) for s in ("sample", "vote", "train", "evaluate", "record")],
+        *[(r, s) for r in (1, 2) for s in ("synthesize", "sample", "vote", "train", "evaluate", "record")],
     ]
     assert [r["status"] for r in store.rounds("r")] == ["done", "done", "done"]
     (samples,) = store.sample_files("r", 1)
