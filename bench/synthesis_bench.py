@@ -101,7 +101,9 @@ def report(runs: list[dict], base: dict, rounds: int) -> str:
         final = [r["rounds"][rounds]["world_eval.greedy_acc"] - base["greedy_acc"] for r in rs]
         pla = [r["rounds"][1].get("pool.pseudo_label_acc") for r in rs]
         lines.append(
-            f"| {arm}: {label} | " + " | ".join(deltas) + f" | {_ms(pla)} | {sum(x < 0 for x in final)}/{len(rs)} | "
+            f"| {arm}: {label} | "
+            + " | ".join(deltas)
+            + f" | {_ms(pla)} | {sum(x < 0 for x in final)}/{len(rs)} | "
             f"{_ms([r['wall_s'] for r in rs], digits=0)} |"
         )
     lines += [
@@ -117,9 +119,7 @@ def report(runs: list[dict], base: dict, rounds: int) -> str:
         rows = [x for x in rows if x.get("synthesis.n_candidates")]
         if not rows:
             continue
-        rates = [
-            _ms([x[f"synthesis.n_{o}"] / x["synthesis.n_candidates"] for x in rows]) for o in OUTCOMES
-        ]
+        rates = [_ms([x[f"synthesis.n_{o}"] / x["synthesis.n_candidates"] for x in rows]) for o in OUTCOMES]
         lines.append(
             f"| {arm}: {label} | {statistics.mean(x['synthesis.n_candidates'] for x in rows):.0f} | "
             + " | ".join(rates)

@@ -211,8 +211,9 @@ def round_pool(ctx: Context) -> list[Item]:
     chosen = cap_mix(len(originals), synthetic_items(ctx), sc.mix)
     pool = chosen if sc.mix >= 1 else originals + chosen
     if not pool:
-        log.warning("%s round %d: the round's pool is empty (no accepted synthetic questions)", ctx.run_id,
-                    ctx.round)
+        log.warning(
+            "%s round %d: the round's pool is empty (no accepted synthetic questions)", ctx.run_id, ctx.round
+        )
     return pool
 
 
@@ -337,25 +338,20 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         }
         for i, c in enumerate(cands)
     ]
-    metrics = [
-        {"benchmark": "synthesis", "metric": k, "value": v, "n": len(cands)}
-        for k, v in synthesis.summary(cands).items()
-    ]
+    stats = synthesis.summary(cands)
     for strategy in sc.strategies:
         mine = [c for c in cands if c.strategy == strategy]
-        rate = sum(c.outcome == "accepted" for c in mine) / len(mine) if mine else 0.0
-        metrics.append({"benchmark": "synthesis", "metric": f"accept_rate_{strategy}", "value": rate,
-                        "n": len(mine)})
+        stats[f"accept_rate_{strategy}"] = (
+            sum(c.outcome == "accepted" for c in mine) / len(mine) if mine else 0.0
+        )
     truth = hidden_answers(cfg, [c.item for c in accepted])
     answerable = [c for c in accepted if c.item.item_id in truth]
     if accepted and cfg.data.source == "world":
         # Diagnostics only: how many accepted questions the world can answer, and how often their vote is right.
-        metrics.append({"benchmark": "synthesis", "metric": "world_answerable_rate",
-                        "value": len(answerable) / len(accepted), "n": len(accepted)})
+        stats["world_answerable_rate"] = len(answerable) / len(accepted)
         if answerable:
-            hits = sum(c.label == truth[c.item.item_id] for c in answerable)
-            metrics.append({"benchmark": "synthesis", "metric": "label_acc", "value": hits / len(answerable),
-                            "n": len(answerable)})
+            stats["label_acc"] = sum(c.label == truth[c.item.item_id] for c in answerable) / len(answerable)
+    metrics = [{"benchmark": "synthesis", "metric": k, "value": v, "n": len(cands)} for k, v in stats.items()]
     return StageRecord(items=items, synthesis=rows, metrics=metrics)
 
 

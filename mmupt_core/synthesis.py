@@ -195,9 +195,7 @@ def answerability(
     if not pending:
         return
     items = [c.item for c in pending]
-    sets = sampler.sample(
-        requests_for(items, suffix, image_first), n, temperature, top_p, max_tokens, seed
-    )
+    sets = sampler.sample(requests_for(items, suffix, image_first), n, temperature, top_p, max_tokens, seed)
     for c, s in zip(pending, sets, strict=True):
         v = vote([extract_answer(comp.text, c.item.choices) for comp in s.completions], voting.tie_break)
         c.label, c.agreement = v.label, v.agreement

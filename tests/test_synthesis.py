@@ -23,8 +23,12 @@ from mmupt_core.synthesis import Candidate, leaks_answer, normalize_question, pa
         ("New question: Find x.", "stop", "plain", "Find x."),
         ("How many circles are", "length", "plain", None),
         ("Sure! <question>What is AB?</question>", "stop", "tagged", "What is AB?"),
-        ("<question>a</question> then <question>What is the area?</question>", "stop", "tagged",
-         "What is the area?"),
+        (
+            "<question>a</question> then <question>What is the area?</question>",
+            "stop",
+            "tagged",
+            "What is the area?",
+        ),
         ("What is AB?", "stop", "tagged", None),
         ("", "stop", "plain", ""),
     ],
@@ -75,7 +79,9 @@ def test_each_text_filter_names_its_outcome(tmp_path):
         ("How many squares are there ?", "stop"),  # duplicate of the first candidate
     ]
     cands = [Candidate(p, "direct", t, f) for t, f in texts]
-    cands.append(Candidate(q, "direct", "How many squares are there?", "stop"))  # same text, other image: kept
+    cands.append(
+        Candidate(q, "direct", "How many squares are there?", "stop")
+    )  # same text, other image: kept
     synthesis.text_filters(cands, cfg, {p.image: [p.question], q.image: [q.question]}, 2, "/ck/r1")
     assert [c.outcome for c in cands] == [
         "pending",
@@ -142,7 +148,9 @@ def test_prompts_come_from_the_config():
         answer_hint="A: {answer}\n",
         direct_prompt="Ask something.",
     )
-    assert synthesis.synthesis_prompt(cfg, "in_context", " Find x. ", "4") == "Q: Find x.\nA: 4\nNew question:"
+    assert (
+        synthesis.synthesis_prompt(cfg, "in_context", " Find x. ", "4") == "Q: Find x.\nA: 4\nNew question:"
+    )
     assert synthesis.synthesis_prompt(cfg, "in_context", "Find x.", None) == "Q: Find x.\nNew question:"
     assert synthesis.synthesis_prompt(cfg, "direct", "Find x.", "4") == "Ask something."
     with pytest.raises(ConfigError, match="in_context_prompt must contain"):
@@ -185,7 +193,9 @@ def test_synthesis_stage_on_the_tiny_model_records_provenance():
     assert len(pool) == 6 + min(len(r2), 6)
     assert {it.item_id for it in pool[6:]} <= r2
     assert {p["item_id"] for p in store.pseudo_labels("syn", 2)} == {it.item_id for it in pool}
-    metrics = {(m["round"], m["metric"]): m["value"] for m in store.metrics("syn") if m["benchmark"] == "synthesis"}
+    metrics = {
+        (m["round"], m["metric"]): m["value"] for m in store.metrics("syn") if m["benchmark"] == "synthesis"
+    }
     assert metrics[(1, "n_candidates")] == 24
     assert metrics[(1, "n_accepted")] == sum(r["round"] == 1 for r in accepted)
 
