@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mmupt_core.prompts import DIRECT_SYNTHESIS_PROMPT, IN_CONTEXT_SYNTHESIS_PROMPT
 
@@ -79,14 +79,20 @@ class BootstrapConfig(_Section):
 
 
 class DataConfig(_Section):
-    """Where the unlabeled pool comes from when not the embedded world."""
+    """Where the unlabeled pool comes from: the embedded 'world', a hub id, a dataset folder, or a
+    Parquet/JSON/JSONL/CSV file, with its column mapping (see mmupt_core/data.py)."""
 
     source: str = "world"
     split: str = "train"
     question_key: str = "problem"
-    answer_key: str | None = "answer"
+    answer_key: str | None = Field(default="answer", description="diagnostics only; never a reward")
     image_key: str = "images"
+    choices_key: str | None = None
+    id_key: str | None = None
+    image_root: str | None = Field(default=None, description="folder that relative image paths resolve in")
     limit: int | None = Field(default=None, ge=1)
+    # Larger source images are rejected before decoding (decompression bombs, scans at poster size).
+    max_source_pixels: int = Field(default=100_000_000, gt=0)
 
 
 class SamplingConfig(_Section):
@@ -137,6 +143,11 @@ class SynthesisConfig(_Section):
     # Two questions about the same image whose normalised texts are at least this similar are duplicates.
     duplicate_similarity: float = Field(default=0.9, gt=0, le=1)
 
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
     @model_validator(mode="after")
     def _templates(self) -> SynthesisConfig:
         if "{question}" not in self.in_context_prompt:
@@ -175,12 +186,36 @@ class TrainingConfig(_Section):
     early_stop: bool = False
 
 
+BENCHMARK_NAMES = (
+    "world_eval",
+    "mathvista_testmini",
+    "wemath_testmini",
+    "mathverse_testmini",
+    "mathvision_test",
+    "mathvision_testmini",
+)
+
+
 class EvaluationConfig(_Section):
     benchmarks: list[str] = Field(default_factory=lambda: ["world_eval"])
+    # A local copy (file or folder, in the published layout) per benchmark instead of its hub id.
+    sources: dict[str, str] = Field(default_factory=dict)
+    # Optional LLM judge for answers the rules reject: an OpenAI-compatible endpoint (e.g. `vllm serve`).
+    judge_url: str | None = None
+    judge_model: str | None = None
     k: int = Field(default=8, ge=1)
     temperature: float = Field(default=1.0, ge=0)
     temperature_sweep: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.7, 1.0])
     limit: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _known(self) -> EvaluationConfig:
+        for name in [*self.benchmarks, *self.sources]:
+            if name not in BENCHMARK_NAMES:
+                raise ValueError(f"unknown benchmark {name!r}; known: {list(BENCHMARK_NAMES)}")
+        if (self.judge_url is None) != (self.judge_model is None):
+            raise ValueError("judge_url and judge_model go together")
+        return self
 
 
 class StoreConfig(_Section):

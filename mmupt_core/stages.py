@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mmupt_core import tiny, world
+from mmupt_core import data, tiny, world
 from mmupt_core.answers import extract_answer
 from mmupt_core.bootstrap import run_bootstrap
 from mmupt_core.config import RunConfig
@@ -146,13 +146,14 @@ def load_stage(ctx: Context) -> StageRecord:
 
 
 def pool_items(config: RunConfig) -> tuple[list[Item], list[dict]]:
-    if config.data.source != "world":
-        raise ValueError(
-            f"data.source = {config.data.source!r}: only the embedded 'world' pool is wired in yet"
-        )
-    items = world.load_split(world_path(config), "pool")
+    """The unlabeled pool (the world's `pool` split, or the configured data set) and its rejected rows."""
+    if config.data.source == "world":
+        items, rejected = world.load_split(world_path(config), "pool"), []
+    else:
+        loaded = data.load_items(config.data, config.model, cache_dir("data"))
+        items, rejected = loaded.items, list(loaded.rejected)
     seen: set[str] = set()
-    kept, rejected = [], []
+    kept = []
     for it in items:
         reason = None
         if not it.question.strip():
@@ -221,7 +222,7 @@ def hidden_answers(config: RunConfig, synthetic: list[Item] = ()) -> dict[str, s
     """Pool answers for diagnostics (and the ground-truth oracle only); never read by a UPT reward.
     In the world, a synthetic question the grammar can parse has a true answer too."""
     if config.data.source != "world":
-        return {}
+        return data.load_items(config.data, config.model, cache_dir("data")).answers
     path = world_path(config)
     answers = world.load_pool_answers(path)
     if synthetic:
@@ -478,36 +479,73 @@ def train_stage(ctx: Context) -> StageRecord:
 
 
 def evaluate_stage(ctx: Context) -> StageRecord:
-    """Score the round's new checkpoint on the held-out eval split against ground truth, per item."""
+    """Score the round's new checkpoint on each configured benchmark against ground truth, per item."""
     cfg = ctx.config
     _set_threads(cfg)
     ck = ctx.store.checkpoint(ctx.run_id, ctx.round)
     if ck is None:
         raise ValueError(f"run {ctx.run_id!r} round {ctx.round}: no checkpoint; run the train stage first")
-    metrics = evaluate_checkpoint(cfg, ck["path"])
-    return StageRecord(
-        metrics=[
-            {"benchmark": "world_eval", "metric": k, "value": v, "n": int(metrics["n"])}
-            for k, v in metrics.items()
-            if k != "n"
-        ]
+    sampler = make_sampler(cfg, ck["path"])
+    rows = []
+    for name in cfg.evaluation.benchmarks:
+        metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
+        n = int(metrics.pop("n"))
+        rows += [{"benchmark": name, "metric": k, "value": v, "n": n} for k, v in metrics.items()]
+    return StageRecord(metrics=rows)
+
+
+def benchmark_items(cfg: RunConfig, name: str):
+    """(items, answers, scorer) of one benchmark; world_eval is the embedded world's held-out split."""
+    from mmupt_core.evaluate import EquivalenceScorer
+
+    if name == "world_eval":
+        items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
+        return items, {it.item_id: it.answer for it in items}, EquivalenceScorer()
+    from mmupt_core.benchmarks import load_benchmark
+
+    bench, loaded = load_benchmark(
+        name,
+        cfg.model,
+        cache_dir("benchmarks"),
+        source=cfg.evaluation.sources.get(name),
+        limit=cfg.evaluation.limit,
+        max_source_pixels=cfg.data.max_source_pixels,
     )
+    scorer = bench.scorer
+    if cfg.evaluation.judge_url:
+        from mmupt_core.judge import JudgeScorer
+
+        scorer = JudgeScorer(scorer, cfg.evaluation.judge_url, cfg.evaluation.judge_model)
+    return loaded.items, loaded.answers, scorer
 
 
-def evaluate_checkpoint(cfg: RunConfig, checkpoint: str, seed: int = 0) -> dict[str, float]:
-    items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
-    sampler = make_sampler(cfg, checkpoint)
+def evaluate_checkpoint(
+    cfg: RunConfig, checkpoint: str, seed: int = 0, benchmark: str = "world_eval", sampler=None
+) -> dict[str, float]:
+    items, answers, scorer = benchmark_items(cfg, benchmark)
+    items = [it for it in items if it.item_id in answers]
+    sampler = sampler or make_sampler(cfg, checkpoint)
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
-    metrics, _ = evaluate(
+    metrics, results = evaluate(
         sampler,
         items,
         reqs,
-        {it.item_id: it.answer for it in items},
+        answers,
         k=cfg.evaluation.k,
         temperature=cfg.evaluation.temperature,
         max_tokens=cfg.sampling.max_tokens,
         seed=seed,
+        scorer=scorer,
+        top_p=cfg.sampling.top_p,
     )
+    if benchmark == "wemath_testmini":
+        from mmupt_core.benchmarks import wemath_four_dimensional
+
+        hits = [
+            (it.meta["group"], it.meta["key"], scorer.score(r.greedy, it, r.answer))
+            for it, r in zip(items, results, strict=True)
+        ]
+        metrics.update(wemath_four_dimensional(hits))
     return metrics
 
 
