@@ -70,7 +70,7 @@ def clean_reference(answer: str) -> str:
     boxed = re.fullmatch(r"\\boxed\{(.*)\}", s)
     if boxed:
         s = boxed.group(1)
-    s = s.replace("$", "").strip()
+    s = s.replace("$", "").replace("~", " ").strip()
     if "=" in s and not s.startswith("="):
         s = _LEAD_EQ.sub("", s, count=1)
     return normalize(s)
@@ -127,7 +127,7 @@ class LetterOrValueScorer:
     def score(self, prediction: str | None, item: Item, answer: str) -> bool:
         if prediction is None:
             return False
-        ref = answer.strip()
+        ref = answer.replace("\x0c", "\\f").strip()  # "\frac" read with "\f" as a form feed
         letters = _answer_letters(ref)
         if letters:
             n = max(len(item.choices or []), LETTERS.index(max(letters)) + 1)
