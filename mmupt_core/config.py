@@ -184,6 +184,14 @@ class TrainingConfig(_Section):
     seed: int = 0
     # Stop the run when the label-free signals (collapse flag, stable majorities) say so.
     early_stop: bool = False
+    # Completions per device per forward pass (None: the whole batch at once); the rest is accumulated.
+    micro_batch_size: int | None = Field(default=None, ge=1)
+    gradient_checkpointing: bool = False
+    vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1)
+    # inprocess: GRPO runs in the stage's process; accelerate: `accelerate launch` (DeepSpeed, several GPUs).
+    launcher: Literal["inprocess", "accelerate"] = "inprocess"
+    accelerate_config: str | None = None
+    num_processes: int | None = Field(default=None, ge=1)
 
 
 BENCHMARK_NAMES = (

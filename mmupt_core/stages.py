@@ -432,7 +432,7 @@ def vote_stage(ctx: Context) -> StageRecord:
 def train_stage(ctx: Context) -> StageRecord:
     """GRPO on the round's accepted items; the checkpoint's parent is the round's starting checkpoint."""
     from mmupt_core.sampling import load_image
-    from mmupt_core.train import TrainItem, train_round
+    from mmupt_core.train import TrainItem, launch, train_round, write_job
 
     cfg = ctx.config
     _set_threads(cfg)
@@ -442,11 +442,7 @@ def train_stage(ctx: Context) -> StageRecord:
     }
     pool = [it for it in round_pool(ctx) if it.item_id in labels]
     truth = hidden_answers(cfg, pool) if cfg.training.reward == "ground_truth" else {}
-    items = [
-        TrainItem(it.item_id, load_image(it.image), it.question, labels[it.item_id], truth.get(it.item_id))
-        for it in pool
-    ]
-    if not items:
+    if not pool:
         # Nothing passed the filters: no pseudo-label, no update. The round carries its checkpoint forward.
         log.warning(
             "%s round %d: no accepted items; keeping checkpoint %s", ctx.run_id, ctx.round, ck["path"]
@@ -461,20 +457,39 @@ def train_stage(ctx: Context) -> StageRecord:
     tokenizer_source = AutoTokenizer.from_pretrained(
         ck["path"], trust_remote_code=cfg.model.trust_remote_code
     )
-    metrics = train_round(
-        Path(ck["path"]),
-        items,
-        cfg.training,
-        out,
-        suffix=cfg.sampling.prompt_suffix,
-        image_first=cfg.model.image_first,
-        tie_break=cfg.voting.tie_break,
-        min_agreement=cfg.voting.min_agreement,
-        trust_remote_code=cfg.model.trust_remote_code,
-        suppress_tokens=tiny.suppressed_token_ids(tokenizer_source),
-    )
-    metrics["items"] = float(len(items))
-    rows = [{"benchmark": "train", "metric": k, "value": v, "n": len(items)} for k, v in metrics.items()]
+    options = {
+        "suffix": cfg.sampling.prompt_suffix,
+        "image_first": cfg.model.image_first,
+        "tie_break": cfg.voting.tie_break,
+        "min_agreement": cfg.voting.min_agreement,
+        "trust_remote_code": cfg.model.trust_remote_code,
+        "suppress_tokens": tiny.suppressed_token_ids(tokenizer_source),
+    }
+    if cfg.training.launcher == "accelerate":
+        rows = [
+            {
+                "item_id": it.item_id,
+                "image": it.image,
+                "question": it.question,
+                "pseudo_label": labels[it.item_id],
+                "answer": truth.get(it.item_id),
+            }
+            for it in pool
+        ]
+        job = write_job(
+            out.with_name(out.name + ".job"), rows, checkpoint=ck["path"], tc=cfg.training, out=out, **options
+        )
+        metrics = launch(job, cfg.training)
+    else:
+        items = [
+            TrainItem(
+                it.item_id, load_image(it.image), it.question, labels[it.item_id], truth.get(it.item_id)
+            )
+            for it in pool
+        ]
+        metrics = train_round(Path(ck["path"]), items, cfg.training, out, **options)
+    metrics["items"] = float(len(pool))
+    rows = [{"benchmark": "train", "metric": k, "value": v, "n": len(pool)} for k, v in metrics.items()]
     return StageRecord(metrics=rows, checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]})
 
 

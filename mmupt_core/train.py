@@ -9,9 +9,13 @@ temporary folder that is renamed into place only when complete.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,7 @@ def grpo_args(
     n_items: int,
     suppress_tokens: Sequence[int] = (),
     use_vllm: bool | None = None,
+    world_size: int | None = None,
 ):
     """Map our training config to GRPOConfig: one optimizer step per generation batch of
     prompts_per_step x num_generations completions, each batch reused num_iterations times."""
@@ -52,6 +57,16 @@ def grpo_args(
     use_vllm = cuda if use_vllm is None else use_vllm
     prompts = min(tc.prompts_per_step, n_items)
     batch = prompts * tc.num_generations
+    # With micro-batches, one optimizer step still covers the whole generation batch: it is split over the
+    # processes (accelerate's WORLD_SIZE) and gradient-accumulated.
+    world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
+    micro = tc.micro_batch_size or batch // world
+    if batch % (micro * world):
+        raise ValueError(
+            f"training: prompts_per_step x num_generations = {batch} completions must split evenly into "
+            f"micro_batch_size ({micro}) x processes ({world})"
+        )
+    accumulation = batch // (micro * world)
     return GRPOConfig(
         output_dir=str(output_dir),
         learning_rate=tc.lr,
@@ -67,15 +82,17 @@ def grpo_args(
         temperature=tc.temperature,
         top_p=1.0,
         max_completion_length=tc.max_completion_length,
-        per_device_train_batch_size=batch,
-        gradient_accumulation_steps=1,
-        steps_per_generation=1,
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=accumulation,
+        steps_per_generation=accumulation,
+        gradient_checkpointing=tc.gradient_checkpointing,
         max_steps=tc.steps * tc.num_iterations,
         loss_type="dapo",  # token-level mean over the batch, as in the paper
         scale_rewards="group",  # advantage = (r - group mean) / (group std + eps)
         generation_kwargs={"suppress_tokens": list(suppress_tokens)} if suppress_tokens else None,
         use_vllm=use_vllm,
         vllm_mode="colocate",
+        vllm_gpu_memory_utilization=tc.vllm_gpu_memory_utilization,
         bf16=cuda and torch.cuda.is_bf16_supported(),
         use_cpu=not cuda,
         seed=tc.seed,
@@ -144,7 +161,9 @@ def train_round(
         raise ValueError("train_round: no accepted items to train on")
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    main = int(os.environ.get("RANK", "0")) == 0  # under accelerate, only rank 0 touches the folders
+    if main:
+        shutil.rmtree(tmp, ignore_errors=True)
     processor = AutoProcessor.from_pretrained(checkpoint, trust_remote_code=trust_remote_code)
     model = AutoModelForImageTextToText.from_pretrained(
         checkpoint, trust_remote_code=trust_remote_code, use_safetensors=True, dtype=torch.float32
@@ -162,10 +181,76 @@ def train_round(
     trainer.train()
     metrics = _summarize(trainer.state.log_history)
     metrics["steps"] = float(trainer.state.global_step)
-    model.save_pretrained(tmp, safe_serialization=True)
-    processor.save_pretrained(tmp)
-    shutil.rmtree(tmp / "trainer", ignore_errors=True)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    # save_model gathers ZeRO-3 shards and writes safetensors (and the processor) from rank 0 only.
+    trainer.save_model(str(tmp))
+    if trainer.is_world_process_zero():
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        (tmp / "training_args.bin").unlink(missing_ok=True)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
     return metrics
+
+
+# -- the same update in its own process group (accelerate launch: DeepSpeed ZeRO-3, several GPUs) ----------
+def write_job(job_dir: Path, rows: Sequence[dict], **kwargs: Any) -> Path:
+    """Everything train_round needs, as files: rows (item_id, image path, question, pseudo_label, answer)."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    job = {
+        **kwargs,
+        "tc": kwargs["tc"].model_dump(mode="json"),
+        "checkpoint": str(kwargs["checkpoint"]),
+        "out": str(kwargs["out"]),
+    }
+    (job_dir / "job.json").write_text(json.dumps(job))
+    return job_dir / "job.json"
+
+
+def launch(job: Path, tc: TrainingConfig) -> dict[str, float]:
+    """Run `python -m mmupt_core.train JOB` under `accelerate launch`; returns the metrics it wrote."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
+    if tc.accelerate_config:
+        cmd += ["--config_file", tc.accelerate_config]
+    if tc.num_processes:
+        cmd += ["--num_processes", str(tc.num_processes)]
+    if not torch.cuda.is_available():
+        cmd += ["--cpu"]
+    cmd += ["-m", "mmupt_core.train", str(job)]
+    log.info("training under accelerate: %s", " ".join(cmd))
+    done = subprocess.run(cmd, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"accelerate launch exited with {done.returncode}: {' '.join(cmd)}")
+    return json.loads((job.parent / "metrics.json").read_text())
+
+
+def run_job(job_path: Path) -> None:
+    from mmupt_core.sampling import load_image
+
+    job = json.loads(job_path.read_text())
+    rows = [json.loads(line) for line in (job_path.parent / "items.jsonl").read_text().splitlines() if line]
+    items = [
+        TrainItem(r["item_id"], load_image(r["image"]), r["question"], r["pseudo_label"], r.get("answer"))
+        for r in rows
+    ]
+    metrics = train_round(
+        Path(job["checkpoint"]),
+        items,
+        TrainingConfig.model_validate(job["tc"]),
+        Path(job["out"]),
+        suffix=job["suffix"],
+        image_first=job["image_first"],
+        tie_break=job["tie_break"],
+        min_agreement=job["min_agreement"],
+        trust_remote_code=job["trust_remote_code"],
+        suppress_tokens=job["suppress_tokens"],
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        (job_path.parent / "metrics.json").write_text(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m mmupt_core.train JOB.json   (written by the train stage)")
+    run_job(Path(sys.argv[1]))

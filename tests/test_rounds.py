@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pyarrow.parquet as pq
 import pytest
 from helpers import SMALL
@@ -82,3 +84,17 @@ def test_diagnostics_flag_collapse_and_stable_majorities():
     healthy = [{"item_id": f"i{k}", "label": str(k % 4), "agreement": 0.6} for k in range(10)]
     signals = stopping_signals(prev, healthy)
     assert signals["collapse_warning"] == 0.0 and signals["stop_suggested"] == 0.0
+
+
+def test_training_under_accelerate_launch(small_config):
+    """The multi-GPU path (accelerate launch, one process on CPU here) produces the same kind of round."""
+    cfg = small_config.model_copy(deep=True)
+    cfg.training.launcher = "accelerate"
+    cfg.training.num_processes = 1
+    run_rounds(cfg, 1, "acc")
+    store = Context(cfg, "acc", 0).store
+    ck = store.checkpoint("acc", 1)
+    assert (Path(ck["path"]) / "model.safetensors").is_file()
+    assert not list(Path(ck["path"]).glob("*.bin"))
+    train = {m["metric"] for m in store.metrics("acc") if m["benchmark"] == "train"}
+    assert {"reward_mean", "steps", "items"} <= train

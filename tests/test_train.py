@@ -1,5 +1,6 @@
 import random
 
+import pytest
 import torch
 from PIL import Image
 
@@ -34,6 +35,15 @@ def test_grpo_args_mapping(tmp_path):
     assert args.lr_scheduler_type == "constant"
     small = grpo_args(tc, tmp_path, n_items=3)
     assert small.per_device_train_batch_size == 12  # never more prompts than items
+
+
+def test_micro_batches_accumulate_to_one_step_per_generation_batch(tmp_path):
+    tc = TrainingConfig(num_generations=10, prompts_per_step=128, micro_batch_size=8, steps=2)
+    args = grpo_args(tc, tmp_path, n_items=6000, world_size=8)
+    assert args.per_device_train_batch_size == 8
+    assert args.gradient_accumulation_steps == args.steps_per_generation == 20  # 1280 = 8 x 8 x 20
+    with pytest.raises(ValueError, match="must split evenly"):
+        grpo_args(tc, tmp_path, n_items=6000, world_size=3)
 
 
 def _two_answer_model(tmp_path):
