@@ -92,3 +92,37 @@ def test_hash_ignores_store_but_tracks_the_rest():
 def test_every_conf_file_loads():
     for path in sorted((ROOT / "conf").glob("*.yaml")):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("mmr1", "MMR1/MMR1-Math-RL-Data-v0"),
+        ("geo3k", "hiyouga/geometry3k"),
+        ("geoqa", "WaltonFuture/GEOQA_R1V_Train_8K"),
+    ],
+)
+def test_paper_configs_carry_the_paper_settings(name, source):
+    import yaml
+
+    cfg = load_config(f"conf/qwen25vl-7b-{name}.yaml")
+    assert cfg.model.name_or_path == "Qwen/Qwen2.5-VL-7B-Instruct" and cfg.model.max_pixels == 1204224
+    assert not cfg.model.trust_remote_code
+    assert (cfg.data.source, cfg.data.question_key, cfg.data.image_key) == (source, "problem", "images")
+    s, t = cfg.sampling, cfg.training
+    assert (s.n, s.temperature, s.top_p, s.max_tokens) == (10, 0.7, 0.99, 2048)
+    assert (t.lr, t.weight_decay, t.beta, t.epsilon, t.epsilon_high) == (1e-6, 1e-2, 0.01, 0.2, 0.3)
+    assert (t.num_generations, t.prompts_per_step, t.max_completion_length) == (10, 128, 2048)
+    assert t.reward == "majority_vote" and t.max_grad_norm == 1.0
+    assert (t.prompts_per_step * t.num_generations) % (t.micro_batch_size * t.num_processes) == 0
+    assert cfg.evaluation.benchmarks == [
+        "mathvista_testmini",
+        "wemath_testmini",
+        "mathverse_testmini",
+        "mathvision_test",
+    ]
+    assert (cfg.evaluation.k, cfg.evaluation.temperature) == (1, 0.2)
+    acc = yaml.safe_load(open(t.accelerate_config))
+    assert acc["distributed_type"] == "DEEPSPEED" and acc["deepspeed_config"]["zero_stage"] == 3
+    assert acc["num_processes"] == t.num_processes == 8 and acc["mixed_precision"] == "bf16"
+    assert "{question}" in cfg.synthesis.in_context_prompt and cfg.synthesis.output_format == "tagged"
