@@ -28,7 +28,7 @@ export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 PREFECT_PORT ?= 4200
 SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 
-.PHONY: setup test test-all lint format round bootstrap bench runs report server serve run ui down clean
+.PHONY: setup test test-all lint format round bootstrap bench gpu-smoke gpu-wheels runs report server serve run ui down clean
 
 $(STAMP): pyproject.toml constraints/cpu.txt
 	@mkdir -p $(MMUPT_HOME)/tmp
@@ -97,6 +97,20 @@ down:
 
 bench: setup
 	$(PY) bench/run.py $(ONLY)
+
+# On a GPU machine, no venv and no network: the machine's python3 plus wheels carried in .whl/ (≤ 8 min).
+gpu-smoke:
+	bash bench/gpu_smoke.sh
+
+# Here, where pip reaches the registry: the wheels gpu-smoke needs on a CPython 3.12 x86-64 GPU image
+# that has torch, transformers and accelerate but not these.
+GPU_WHEELS := trl==1.16.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 pydantic==2.14.4 \
+	pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5 math-verify==0.9.0 \
+	latex2sympy2_extended==1.11.0 antlr4-python3-runtime==4.13.2
+gpu-wheels:
+	$(PYTHON) -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -d .whl $(GPU_WHEELS)
 
 clean:
 	rm -rf $(MMUPT_HOME)

@@ -124,7 +124,12 @@ def build_processor(tokenizer: PreTrainedTokenizerFast) -> Qwen2_5_VLProcessor:
     )
 
 
-def build_config(tokenizer: PreTrainedTokenizerFast) -> Qwen2_5_VLConfig:
+def build_config(
+    tokenizer: PreTrainedTokenizerFast,
+    text_overrides: dict | None = None,
+    vision_overrides: dict | None = None,
+) -> Qwen2_5_VLConfig:
+    """The tiny config; the overrides make larger ones on the same tokenizer (the GPU smoke's mid-size model)."""
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     text = {
         "vocab_size": len(tokenizer),
@@ -153,6 +158,8 @@ def build_config(tokenizer: PreTrainedTokenizerFast) -> Qwen2_5_VLConfig:
         "window_size": 112,
         "fullatt_block_indexes": [1],
     }
+    text.update(text_overrides or {})
+    vision.update(vision_overrides or {})
     return Qwen2_5_VLConfig(
         text_config=text,
         vision_config=vision,

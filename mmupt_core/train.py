@@ -53,8 +53,10 @@ def grpo_args(
     prompts_per_step x num_generations completions, each batch reused num_iterations times."""
     from trl import GRPOConfig
 
+    from mmupt_core.sampling import vllm_available
+
     cuda = torch.cuda.is_available()
-    use_vllm = cuda if use_vllm is None else use_vllm
+    use_vllm = vllm_available() if use_vllm is None else use_vllm
     prompts = min(tc.prompts_per_step, n_items)
     batch = prompts * tc.num_generations
     # With micro-batches, one optimizer step still covers the whole generation batch: it is split over the

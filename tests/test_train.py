@@ -8,6 +8,7 @@ from mmupt_core import tiny
 from mmupt_core.bootstrap import Example, train_sft
 from mmupt_core.config import TrainingConfig
 from mmupt_core.prompts import PAPER_SUFFIX, build_messages
+from mmupt_core.sampling import vllm_available
 from mmupt_core.train import TrainItem, grpo_args, train_round
 
 
@@ -31,7 +32,7 @@ def test_grpo_args_mapping(tmp_path):
     assert args.max_steps == 6 and args.num_iterations == 2
     assert args.temperature == 0.7 and args.max_completion_length == 32
     assert args.generation_kwargs == {"suppress_tokens": [5, 6]}
-    assert args.use_vllm is torch.cuda.is_available()
+    assert args.use_vllm is vllm_available()
     assert args.lr_scheduler_type == "constant"
     small = grpo_args(tc, tmp_path, n_items=3)
     assert small.per_device_train_batch_size == 12  # never more prompts than items
