@@ -230,6 +230,8 @@ class StoreConfig(_Section):
     # Relative paths resolve against MMUPT_HOME (default ./.mmupt).
     root: str = "runs"
     db: str = "mmupt.duckdb"
+    # Folders outside MMUPT_HOME that root/db may point into (absolute, or reached through '..').
+    allowed_roots: list[str] = Field(default_factory=list)
     lock_retries: int = Field(default=8, ge=0)
     lock_backoff_s: float = Field(default=0.05, gt=0)
 

@@ -13,6 +13,7 @@ import logging
 
 from mmupt_core.config import RunConfig, dump_config, load_config
 from mmupt_core.paths import run_dir
+from mmupt_core.preflight import preflight
 from mmupt_core.runlock import run_lock
 from mmupt_core.stages import ROUND_STAGES, SETUP_STAGES, STAGE_FUNCTIONS, Context, run_stage, stop_suggested
 
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 def prepare_run(
     config: RunConfig, run_id: str, from_run: str | None = None, from_round: int | None = None
 ) -> int:
-    """Create (or reopen) the run; returns the first UPT round to run."""
+    """Check the run can start (preflight), then create (or reopen) it; returns the first UPT round to run."""
+    preflight(config, run_id)
     store = Context(config, run_id, 0).store
     supervised = config.training.reward == "ground_truth"
     if from_run is not None:

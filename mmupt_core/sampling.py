@@ -62,6 +62,24 @@ def load_image(path: str) -> Image.Image:
         return im.convert("RGB")
 
 
+def load_images(items: Sequence[Item]) -> tuple[list[Item], dict[str, Image.Image], list[dict]]:
+    """The items whose image still loads, their images by item id, and a rejection row for each other one:
+    an image deleted or damaged after the pool was registered costs that item, not the round."""
+    ok, images, rejected, by_path = [], {}, [], {}
+    for it in items:
+        try:
+            if it.image not in by_path:
+                by_path[it.image] = load_image(it.image)
+        except (OSError, ValueError, SyntaxError) as exc:
+            rejected.append({"item_id": it.item_id, "reason": f"image unreadable: {exc}"})
+            continue
+        images[it.item_id] = by_path[it.image]
+        ok.append(it)
+    if rejected:
+        log.warning("%d item(s) skipped: image unreadable (first: %s)", len(rejected), rejected[0]["reason"])
+    return ok, images, rejected
+
+
 def requests_for(
     items: Sequence[Item], suffix: str, image_first: bool = True, images: dict[str, Image.Image] | None = None
 ) -> list[Request]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 
 from mmupt_core import data, tiny, world
 from mmupt_core.answers import extract_answer
@@ -29,7 +30,7 @@ from mmupt_core.diagnostics import round_diagnostics
 from mmupt_core.evaluate import evaluate
 from mmupt_core.items import Item
 from mmupt_core.paths import cache_dir, mmupt_home, run_dir, store_path
-from mmupt_core.sampling import HFSampler, choose_backend, requests_for
+from mmupt_core.sampling import HFSampler, choose_backend, load_images, requests_for
 from mmupt_core.store import StageRecord, Store
 from mmupt_core.synthesis import cap_mix
 from mmupt_core.voting import vote
@@ -121,7 +122,9 @@ def bootstrap_stage(ctx: Context) -> StageRecord:
             for k in ("wall_s", "params", "steps", "loss_last")
         ]
     else:
-        path, metrics = Path(cfg.model.name_or_path), []
+        from mmupt_core.models import resolve_model
+
+        path, metrics = resolve_model(cfg.model.name_or_path), []
     return StageRecord(metrics=metrics, checkpoint={"path": str(path), "parent_id": None})
 
 
@@ -160,8 +163,11 @@ def pool_items(config: RunConfig) -> tuple[list[Item], list[dict]]:
             reason = "empty question"
         elif it.item_id in seen:
             reason = "duplicate item id"
-        elif not Path(it.image).is_file():
-            reason = f"image not found: {it.image}"
+        else:
+            try:
+                data.open_image(it.image, None, config.data.max_source_pixels)
+            except data.ImageProblem as exc:
+                reason = str(exc)
         if reason:
             rejected.append({"item_id": it.item_id, "reason": reason})
         else:
@@ -253,7 +259,13 @@ def make_sampler(config: RunConfig, checkpoint: str):
             checkpoint, trust_remote_code=config.model.trust_remote_code
         )
         return VLLMSampler(checkpoint, processor, trust_remote_code=config.model.trust_remote_code)
-    model, processor = tiny.load_pretrained(checkpoint, trust_remote_code=config.model.trust_remote_code)
+    from mmupt_core.models import torch_dtype
+
+    model, processor = tiny.load_pretrained(
+        checkpoint, trust_remote_code=config.model.trust_remote_code, dtype=torch_dtype(config.model.dtype)
+    )
+    if torch.cuda.is_available():
+        model.to("cuda")
     return HFSampler(
         model,
         processor,
@@ -263,8 +275,6 @@ def make_sampler(config: RunConfig, checkpoint: str):
 
 
 def _set_threads(config: RunConfig) -> None:
-    import torch
-
     torch.set_num_threads(config.model.threads)
 
 
@@ -284,14 +294,14 @@ def synthesize_stage(ctx: Context) -> StageRecord:
     if not sc.strategies:
         return StageRecord()
     _set_threads(cfg)
-    parents = stored_pool(ctx)
+    parents, images, rejected = load_images(stored_pool(ctx))
     ck = current_checkpoint(ctx)
     sampler = make_sampler(cfg, ck["path"])
     previous = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
     labels = {p["item_id"]: p["label"] for p in previous if p["accepted"]}
     seed = cfg.sampling.seed + 7919 * ctx.round
     cands = synthesis.generate(
-        sampler, parents, sc, image_first=cfg.model.image_first, seed=seed + 1, labels=labels
+        sampler, parents, sc, image_first=cfg.model.image_first, seed=seed + 1, labels=labels, images=images
     )
     existing: dict[str, list[str]] = {}
     for it in parents + [it for it in synthetic_items(ctx) if it.meta.get("round", ctx.round) < ctx.round]:
@@ -353,19 +363,19 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         if answerable:
             stats["label_acc"] = sum(c.label == truth[c.item.item_id] for c in answerable) / len(answerable)
     metrics = [{"benchmark": "synthesis", "metric": k, "value": v, "n": len(cands)} for k, v in stats.items()]
-    return StageRecord(items=items, synthesis=rows, metrics=metrics)
+    return StageRecord(items=items, synthesis=rows, metrics=metrics, rejected_items=rejected)
 
 
 def sample_stage(ctx: Context) -> StageRecord:
     """Draw n_votes answers per pool item from the round's starting checkpoint; samples go to Parquet."""
     cfg = ctx.config
     _set_threads(cfg)
-    pool = round_pool(ctx)
+    pool, images, rejected = load_images(round_pool(ctx))
     ck = current_checkpoint(ctx)
     sampler = make_sampler(cfg, ck["path"])
     n = cfg.voting.n_votes or cfg.sampling.n
     sets = sampler.sample(
-        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first),
+        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
         n,
         cfg.sampling.temperature,
         cfg.sampling.top_p,
@@ -383,7 +393,7 @@ def sample_stage(ctx: Context) -> StageRecord:
             rows["n_tokens"].append(c.n_tokens)
     path = ctx.round_dir / "samples.parquet"
     write_parquet_atomic(pa.table(rows), path)
-    return StageRecord(samples=[{"path": str(path), "n_rows": len(rows["item_id"])}])
+    return StageRecord(samples=[{"path": str(path), "n_rows": len(rows["item_id"])}], rejected_items=rejected)
 
 
 def vote_stage(ctx: Context) -> StageRecord:
@@ -431,7 +441,6 @@ def vote_stage(ctx: Context) -> StageRecord:
 
 def train_stage(ctx: Context) -> StageRecord:
     """GRPO on the round's accepted items; the checkpoint's parent is the round's starting checkpoint."""
-    from mmupt_core.sampling import load_image
     from mmupt_core.train import TrainItem, launch, train_round, write_job
 
     cfg = ctx.config
@@ -440,7 +449,7 @@ def train_stage(ctx: Context) -> StageRecord:
     labels = {
         p["item_id"]: p["label"] for p in ctx.store.pseudo_labels(ctx.run_id, ctx.round) if p["accepted"]
     }
-    pool = [it for it in round_pool(ctx) if it.item_id in labels]
+    pool, images, rejected = load_images([it for it in round_pool(ctx) if it.item_id in labels])
     truth = hidden_answers(cfg, pool) if cfg.training.reward == "ground_truth" else {}
     if not pool:
         # Nothing passed the filters: no pseudo-label, no update. The round carries its checkpoint forward.
@@ -482,15 +491,17 @@ def train_stage(ctx: Context) -> StageRecord:
         metrics = launch(job, cfg.training)
     else:
         items = [
-            TrainItem(
-                it.item_id, load_image(it.image), it.question, labels[it.item_id], truth.get(it.item_id)
-            )
+            TrainItem(it.item_id, images[it.item_id], it.question, labels[it.item_id], truth.get(it.item_id))
             for it in pool
         ]
         metrics = train_round(Path(ck["path"]), items, cfg.training, out, **options)
     metrics["items"] = float(len(pool))
     rows = [{"benchmark": "train", "metric": k, "value": v, "n": len(pool)} for k, v in metrics.items()]
-    return StageRecord(metrics=rows, checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]})
+    return StageRecord(
+        metrics=rows,
+        checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]},
+        rejected_items=rejected,
+    )
 
 
 def evaluate_stage(ctx: Context) -> StageRecord:
@@ -538,9 +549,9 @@ def evaluate_checkpoint(
     cfg: RunConfig, checkpoint: str, seed: int = 0, benchmark: str = "world_eval", sampler=None
 ) -> dict[str, float]:
     items, answers, scorer = benchmark_items(cfg, benchmark)
-    items = [it for it in items if it.item_id in answers]
+    items, images, _ = load_images([it for it in items if it.item_id in answers])
     sampler = sampler or make_sampler(cfg, checkpoint)
-    reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
+    reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first, images)
     metrics, results = evaluate(
         sampler,
         items,

@@ -26,6 +26,8 @@ from difflib import SequenceMatcher
 from hashlib import sha256
 from pathlib import Path
 
+from PIL import Image
+
 from mmupt_core.answers import extract_answer
 from mmupt_core.config import SynthesisConfig, VotingConfig
 from mmupt_core.items import Item, make_item_id
@@ -124,15 +126,16 @@ def generate(
     image_first: bool,
     seed: int,
     labels: dict[str, str] | None = None,
+    images: dict[str, Image.Image] | None = None,
 ) -> list[Candidate]:
-    """per_image candidates per parent and strategy (one request each, n = per_image)."""
+    """per_image candidates per parent and strategy (one request each, n = per_image); images by item id."""
     labels = labels or {}
     requests, meta = [], []
-    images = {it.image: load_image(it.image) for it in parents}
+    images = images if images is not None else {it.item_id: load_image(it.image) for it in parents}
     for it in parents:
         for strategy in cfg.strategies:
             text = synthesis_prompt(cfg, strategy, it.question, labels.get(it.item_id))
-            requests.append(Request(it.item_id, images[it.image], text_messages(text, image_first)))
+            requests.append(Request(it.item_id, images[it.item_id], text_messages(text, image_first)))
             meta.append((it, strategy))
     sets = sampler.sample(requests, cfg.per_image, cfg.temperature, cfg.top_p, cfg.max_tokens, seed)
     return [
