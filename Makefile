@@ -28,7 +28,7 @@ export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 PREFECT_PORT ?= 4200
 SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 
-.PHONY: setup test test-all lint format round bootstrap bench gpu-smoke gpu-wheels runs report server serve run ui down clean
+.PHONY: setup test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run ui down clean
 
 $(STAMP): pyproject.toml constraints/cpu.txt
 	@mkdir -p $(MMUPT_HOME)/tmp
@@ -97,6 +97,10 @@ down:
 
 bench: setup
 	$(PY) bench/run.py $(ONLY)
+
+# Every fault of the reliability matrix on small real runs; prints the table (bench/results/faults.md).
+faults: setup
+	$(PY) bench/faults.py
 
 # On a GPU machine, no venv and no network: the machine's python3 plus wheels carried in .whl/ (≤ 8 min).
 gpu-smoke:

@@ -186,3 +186,7 @@ def config_show(file: str, set_: SetOpt = None) -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

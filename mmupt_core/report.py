@@ -12,6 +12,8 @@ from mmupt_core.store import Store
 
 # (column, benchmark, metric) shown per round
 COLUMNS = [
+    ("synth_accepted", "synthesis", "n_accepted"),
+    ("synth_candidates", "synthesis", "n_candidates"),
     ("pool", "pool", "items"),
     ("accepted", "pool", "accepted"),
     ("agreement", "pool", "agreement_mean"),

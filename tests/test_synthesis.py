@@ -79,9 +79,8 @@ def test_each_text_filter_names_its_outcome(tmp_path):
         ("How many squares are there ?", "stop"),  # duplicate of the first candidate
     ]
     cands = [Candidate(p, "direct", t, f) for t, f in texts]
-    cands.append(
-        Candidate(q, "direct", "How many squares are there?", "stop")
-    )  # same text, other image: kept
+    # the same text about another image is kept
+    cands.append(Candidate(q, "direct", "How many squares are there?", "stop"))
     synthesis.text_filters(cands, cfg, {p.image: [p.question], q.image: [q.question]}, 2, "/ck/r1")
     assert [c.outcome for c in cands] == [
         "pending",
