@@ -21,6 +21,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from flows.round import round_flow  # noqa: E402
 from mmupt_core.config import RunConfig, load_config  # noqa: E402
 from mmupt_core.paths import run_dir  # noqa: E402
+from mmupt_core.preflight import preflight  # noqa: E402
 from mmupt_core.rounds import arg_parser  # noqa: E402
 from mmupt_core.runlock import run_lock  # noqa: E402
 from tasks import report  # noqa: E402
@@ -40,6 +41,7 @@ def improve(
     from_round: int | None = None,
 ) -> str:
     """Run (or resume, or branch) `rounds` rounds of MM-UPT; returns the Markdown summary."""
+    preflight(config, run_id)  # every run-level problem, before any work or lock
     with run_lock(run_dir(config, run_id)):  # a second flow on the same run refuses instead of interleaving
         first = stages.prepare(config, run_id, from_run, from_round)
         if first == 1:

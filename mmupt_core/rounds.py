@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 def prepare_run(
     config: RunConfig, run_id: str, from_run: str | None = None, from_round: int | None = None
 ) -> int:
-    """Check the run can start (preflight), then create (or reopen) it; returns the first UPT round to run."""
-    preflight(config, run_id)
+    """Create (or reopen) the run; returns the first UPT round to run. Callers run `preflight` first."""
     store = Context(config, run_id, 0).store
     supervised = config.training.reward == "ground_truth"
     if from_run is not None:
@@ -59,6 +58,7 @@ def run_rounds(
     from_run: str | None = None,
     from_round: int | None = None,
 ) -> None:
+    preflight(config, run_id)  # every run-level problem, before any work or lock
     with run_lock(run_dir(config, run_id)):
         first = prepare_run(config, run_id, from_run, from_round)
         if first == 1:
