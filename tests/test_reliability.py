@@ -21,7 +21,10 @@ def small():
 
 
 def _rows(store, run_id):
-    return {t: store.count_rows(t, run_id) for t in ("items", "pseudo_labels", "metrics", "samples", "checkpoints")}
+    return {
+        t: store.count_rows(t, run_id)
+        for t in ("items", "pseudo_labels", "metrics", "samples", "checkpoints")
+    }
 
 
 def test_checkpoint_checks_name_the_problem(tmp_path):
@@ -61,7 +64,9 @@ def test_run_level_problems_are_one_error_before_any_work(small, tmp_path):
     with pytest.raises(PreflightError) as err:
         run_rounds(bad, 1, "refused")
     text = str(err.value)
-    assert "no-model" in text and "no-data.parquet" in text and "evaluation.sources.mathvista_testmini" in text
+    assert (
+        "no-model" in text and "no-data.parquet" in text and "evaluation.sources.mathvista_testmini" in text
+    )
     assert not store.has_run("refused")  # refused before anything was written
     assert _rows(store, "kept") == before
 
