@@ -160,3 +160,37 @@ def test_non_rgb_and_odd_images_in_the_world_load_stage(small, tmp_path):
     assert to_rgb(im).getpixel((0, 0)) == (255, 255, 255)
     with pytest.raises(ImageProblem, match="too large"):
         open_image(Image.new("RGB", (200, 200)), None, 10_000)
+
+
+def test_sigkill_after_synthesis_resumes_to_the_same_rows(tmp_path):
+    """The new synthesize stage killed after its work, before its record (the full matrix: make faults)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mmupt_core.paths import mmupt_home
+
+    overrides = [*SMALL, "synthesis.strategy=both"]
+    args = [sys.executable, "-m", "mmupt_core.rounds", "--rounds", "1", "--run", "k"]
+    for s in overrides:
+        args += ["--set", s]
+    env = dict(os.environ, MMUPT_FAULT_PAUSE="synthesize:after:1")
+    marker = mmupt_home() / "fault.ready"
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "never reached the fault point"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    env.pop("MMUPT_FAULT_PAUSE")
+    assert subprocess.run(args, env=env, capture_output=True, timeout=600).returncode == 0
+    cfg = load_config("conf/tiny.yaml", overrides)
+    run_rounds(cfg, 1, "u")
+    store = Context(cfg, "k", 0).store
+    for table in ("items", "synthesis", "pseudo_labels", "samples", "checkpoints", "stages"):
+        assert store.count_rows(table, "k") == store.count_rows(table, "u"), table
