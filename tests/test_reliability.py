@@ -124,7 +124,7 @@ def test_damaged_pool_images_cost_the_item_not_the_round(small, tmp_path):
     that needs it, and the round goes on."""
     import shutil
 
-    from mmupt_core.stages import world_path
+    from mmupt_core.pool import world_path
 
     # A private copy of the world so damaging it leaves the shared cache alone.
     world = world_path(small)
