@@ -29,7 +29,7 @@ from mmupt_core.config import load_config  # noqa: E402
 from mmupt_core.evaluate import evaluate  # noqa: E402
 from mmupt_core.paths import cache_dir  # noqa: E402
 from mmupt_core.sampling import requests_for  # noqa: E402
-from mmupt_core.stages import make_sampler  # noqa: E402
+from mmupt_core.scoring import make_sampler  # noqa: E402
 from mmupt_core.voting import vote  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

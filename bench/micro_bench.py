@@ -49,7 +49,7 @@ def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, th
     from mmupt_core.config import load_config
     from mmupt_core.paths import cache_dir
     from mmupt_core.sampling import requests_for
-    from mmupt_core.stages import make_sampler
+    from mmupt_core.scoring import make_sampler
 
     torch.set_num_threads(threads)
     cfg = load_config(ROOT / "conf" / "tiny.yaml")

@@ -18,16 +18,17 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import run_and_collect  # noqa: E402
+
 from mmupt_core.config import load_config  # noqa: E402
-from mmupt_core.rounds import run_rounds  # noqa: E402
-from mmupt_core.stages import Context, evaluate_checkpoint, world_path  # noqa: E402
+from mmupt_core.pool import world_path  # noqa: E402
+from mmupt_core.scoring import evaluate_checkpoint  # noqa: E402
 from mmupt_core.synthesis import OUTCOMES  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -40,7 +41,6 @@ ARMS = {
 
 
 def one_run(job: tuple[str, int, int, list[str]]) -> dict:
-    import torch
 
     arm, seed, rounds, overrides = job
     run_id = f"synth-{arm}-s{seed}"
@@ -54,15 +54,7 @@ def one_run(job: tuple[str, int, int, list[str]]) -> dict:
             *overrides,
         ],
     )
-    torch.set_num_threads(cfg.model.threads)
-    start = time.perf_counter()
-    run_rounds(cfg, rounds, run_id)
-    wall = time.perf_counter() - start
-    store = Context(cfg, run_id, 0).store
-    per_round: dict[int, dict[str, float]] = {}
-    for m in store.metrics(run_id):
-        if m["benchmark"] in ("world_eval", "pool", "train", "synthesis"):
-            per_round.setdefault(m["round"], {})[f"{m['benchmark']}.{m['metric']}"] = m["value"]
+    wall, per_round, _ = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "train", "synthesis"))
     return {"arm": arm, "seed": seed, "run_id": run_id, "wall_s": wall, "rounds": per_round}
 
 

@@ -14,18 +14,19 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import run_and_collect  # noqa: E402
+
 from mmupt_core import world  # noqa: E402
 from mmupt_core.config import load_config  # noqa: E402
 from mmupt_core.evaluate import accuracy_at  # noqa: E402
-from mmupt_core.rounds import run_rounds  # noqa: E402
-from mmupt_core.stages import Context, evaluate_checkpoint, make_sampler, world_path  # noqa: E402
+from mmupt_core.pool import world_path  # noqa: E402
+from mmupt_core.scoring import evaluate_checkpoint, make_sampler  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -46,7 +47,6 @@ def sweep(cfg, checkpoint: str) -> dict[str, float]:
 
 
 def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
-    import torch
 
     base_seed, upt_seed, reward, rounds, overrides = job
     run_id = f"{reward}-b{base_seed}-u{upt_seed}"
@@ -61,15 +61,7 @@ def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
             *overrides,
         ],
     )
-    torch.set_num_threads(cfg.model.threads)
-    start = time.perf_counter()
-    run_rounds(cfg, rounds, run_id)
-    wall = time.perf_counter() - start
-    store = Context(cfg, run_id, 0).store
-    per_round: dict[int, dict[str, float]] = {}
-    for m in store.metrics(run_id):
-        if m["benchmark"] in ("world_eval", "pool", "train"):
-            per_round.setdefault(m["round"], {})[f"{m['benchmark']}.{m['metric']}"] = m["value"]
+    wall, per_round, store = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "train"))
     base_ck = store.checkpoint(run_id, 0)["path"]
     final_ck = store.last_checkpoint(run_id)["path"]
     base = evaluate_checkpoint(cfg, base_ck)

@@ -21,12 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from mmupt_core import tiny, world
+from mmupt_core import tiny
 from mmupt_core.answers import extract_answer
 from mmupt_core.bootstrap import run_bootstrap
 from mmupt_core.config import RunConfig
 from mmupt_core.diagnostics import round_diagnostics
-from mmupt_core.evaluate import evaluate
 from mmupt_core.paths import cache_dir, mmupt_home, run_dir, store_path
 from mmupt_core.pool import (
     hidden_answers,
@@ -36,7 +35,8 @@ from mmupt_core.pool import (
     synthetic_items,
     world_path,
 )
-from mmupt_core.sampling import HFSampler, choose_backend, load_images, requests_for
+from mmupt_core.sampling import load_images, requests_for
+from mmupt_core.scoring import evaluate_checkpoint, make_sampler
 from mmupt_core.store import StageRecord, Store
 from mmupt_core.voting import vote
 
@@ -158,33 +158,6 @@ def current_checkpoint(ctx: Context) -> dict:
             f"run {ctx.run_id!r} has no checkpoint before round {ctx.round}; run the bootstrap first"
         )
     return rows[0]
-
-
-def make_sampler(config: RunConfig, checkpoint: str):
-    """The configured sampler backend for a checkpoint (HF on CPU, vLLM when chosen)."""
-    backend = choose_backend(config.sampling.backend)
-    if backend == "vllm":
-        from transformers import AutoProcessor
-
-        from mmupt_core.sampling import VLLMSampler
-
-        processor = AutoProcessor.from_pretrained(
-            checkpoint, trust_remote_code=config.model.trust_remote_code
-        )
-        return VLLMSampler(checkpoint, processor, trust_remote_code=config.model.trust_remote_code)
-    from mmupt_core.models import torch_dtype
-
-    model, processor = tiny.load_pretrained(
-        checkpoint, trust_remote_code=config.model.trust_remote_code, dtype=torch_dtype(config.model.dtype)
-    )
-    if torch.cuda.is_available():
-        model.to("cuda")
-    return HFSampler(
-        model,
-        processor,
-        batch_size=config.sampling.batch_size,
-        suppress_token_ids=tiny.suppressed_token_ids(processor.tokenizer),
-    )
 
 
 def _set_threads(config: RunConfig) -> None:
@@ -431,61 +404,6 @@ def evaluate_stage(ctx: Context) -> StageRecord:
         n = int(metrics.pop("n"))
         rows += [{"benchmark": name, "metric": k, "value": v, "n": n} for k, v in metrics.items()]
     return StageRecord(metrics=rows)
-
-
-def benchmark_items(cfg: RunConfig, name: str):
-    """(items, answers, scorer) of one benchmark; world_eval is the embedded world's held-out split."""
-    from mmupt_core.evaluate import EquivalenceScorer
-
-    if name == "world_eval":
-        items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
-        return items, {it.item_id: it.answer for it in items}, EquivalenceScorer()
-    from mmupt_core.benchmarks import load_benchmark
-
-    bench, loaded = load_benchmark(
-        name,
-        cfg.model,
-        cache_dir("benchmarks"),
-        source=cfg.evaluation.sources.get(name),
-        limit=cfg.evaluation.limit,
-        max_source_pixels=cfg.data.max_source_pixels,
-    )
-    scorer = bench.scorer
-    if cfg.evaluation.judge_url:
-        from mmupt_core.judge import JudgeScorer
-
-        scorer = JudgeScorer(scorer, cfg.evaluation.judge_url, cfg.evaluation.judge_model)
-    return loaded.items, loaded.answers, scorer
-
-
-def evaluate_checkpoint(
-    cfg: RunConfig, checkpoint: str, seed: int = 0, benchmark: str = "world_eval", sampler=None
-) -> dict[str, float]:
-    items, answers, scorer = benchmark_items(cfg, benchmark)
-    items, images, _ = load_images([it for it in items if it.item_id in answers])
-    sampler = sampler or make_sampler(cfg, checkpoint)
-    reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first, images)
-    metrics, results = evaluate(
-        sampler,
-        items,
-        reqs,
-        answers,
-        k=cfg.evaluation.k,
-        temperature=cfg.evaluation.temperature,
-        max_tokens=cfg.sampling.max_tokens,
-        seed=seed,
-        scorer=scorer,
-        top_p=cfg.sampling.top_p,
-    )
-    if benchmark == "wemath_testmini":
-        from mmupt_core.benchmarks import wemath_four_dimensional
-
-        hits = [
-            (it.meta["group"], it.meta["key"], scorer.score(r.greedy, it, r.answer))
-            for it, r in zip(items, results, strict=True)
-        ]
-        metrics.update(wemath_four_dimensional(hits))
-    return metrics
 
 
 def record_stage(ctx: Context) -> StageRecord:
