@@ -27,8 +27,9 @@ from helpers import SMALL  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mmupt_core.config import ConfigError, load_config  # noqa: E402
+from mmupt_core.stage_rows import STAGE_TABLES  # noqa: E402
 from mmupt_core.stages import ROUND_STAGES, Context  # noqa: E402
-from mmupt_core.store import STAGE_TABLES, Store  # noqa: E402
+from mmupt_core.store import Store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CONFIG = [*SMALL, "synthesis.strategy=both"]
@@ -44,7 +45,7 @@ def total_rows() -> int:
     if not path.exists():
         return 0
     s = Store(path, read_only=True)
-    return sum(s._query(f"select count(*) as n from {t}")[0]["n"] for t in TABLES)  # fixed table names
+    return sum(s.count_rows(t) for t in TABLES)
 
 
 def run_counts(run_id: str) -> dict[str, int]:

@@ -30,7 +30,17 @@ from typing import Any
 
 from mmupt_core.answers import _is_number, equivalent, normalize
 from mmupt_core.config import ModelConfig
-from mmupt_core.data import DataError, Loaded, RowSpec, clean_question, data_key, materialize, read_rows
+from mmupt_core.data import (
+    DataError,
+    Loaded,
+    RowSpec,
+    clean_question,
+    data_key,
+    image_root,
+    materialize,
+    read_folder,
+    read_rows,
+)
 from mmupt_core.items import Item
 
 LETTERS = "ABCDEFGHIJ"
@@ -329,10 +339,8 @@ def load_benchmark(
     src = source or bench.source
     key = data_key({"benchmark": name, "source": src, "limit": limit}, model)
     folder = cache / f"{name}-{key}"
-    if (folder / "manifest.json").is_file():
-        from mmupt_core.data import _read_folder
-
-        return bench, _read_folder(folder)
+    if (cached := read_folder(folder)) is not None:
+        return bench, cached
     rows = read_rows(src, bench.split, bench.config)
     missing = [c for c in bench.columns if c not in rows.column_names]
     if missing:
@@ -343,8 +351,9 @@ def load_benchmark(
     if limit is not None:
         rows = rows.select(range(min(limit, len(rows))))
     specs: Iterable[RowSpec] = (bench.row(i, r) for i, r in enumerate(rows))
-    root = Path(src) if Path(src).is_dir() else Path(src).parent
-    return bench, materialize(specs, folder, name, bench.split, root, model, max_source_pixels)
+    return bench, materialize(
+        specs, folder, name, bench.split, image_root(src, None), model, max_source_pixels
+    )
 
 
 # -- We-Math's official four-dimensional metric ---------------------------------------------------------------

@@ -230,11 +230,16 @@ class RowSpec:
     meta: dict[str, Any] | None = None
 
 
+def items_folder(cfg: DataConfig, model: ModelConfig, cache: Path) -> Path:
+    """The cache folder of the configured data set (complete once it holds manifest.json)."""
+    return cache / f"{_slug(cfg.source)}-{cfg.split}-{data_key(cfg.model_dump(mode='json'), model)}"
+
+
 def load_items(cfg: DataConfig, model: ModelConfig, cache: Path) -> Loaded:
     """The configured training data set as items (cached; see the module docstring)."""
-    folder = cache / f"{_slug(cfg.source)}-{cfg.split}-{data_key(cfg.model_dump(mode='json'), model)}"
-    if (folder / "manifest.json").is_file():
-        return _read_folder(folder)
+    folder = items_folder(cfg, model, cache)
+    if (cached := read_folder(folder)) is not None:
+        return cached
     rows = read_rows(cfg.source, cfg.split)
     check_columns(rows.column_names, cfg)
     if cfg.limit is not None:
@@ -321,10 +326,13 @@ def materialize(
         json.dumps({"source": source, "split": split, "rows": n_rows, "items": len(items)})
     )
     log.info("%s[%s]: %d items, %d rejected -> %s", source, split, len(items), len(rejected), folder)
-    return _read_folder(folder)
+    return read_folder(folder)
 
 
-def _read_folder(folder: Path) -> Loaded:
+def read_folder(folder: Path) -> Loaded | None:
+    """A prepared folder's items, answers and rejections; None until its manifest marks it complete."""
+    if not (folder / "manifest.json").is_file():
+        return None
     answers = {
         r["item_id"]: r["answer"]
         for r in (json.loads(line) for line in (folder / "answers.jsonl").read_text().splitlines() if line)

@@ -52,6 +52,21 @@ def pool_items(config: RunConfig) -> tuple[list[Item], list[dict]]:
     return kept, rejected
 
 
+def item_row(it: Item, **meta) -> dict:
+    """An item as a row of the store's items table (never with its answer: pool answers stay hidden)."""
+    return {
+        "item_id": it.item_id,
+        "split": it.split,
+        "source": it.source,
+        "image_path": it.image,
+        "question": it.question,
+        "choices": it.choices,
+        "answer": None,
+        "parent_item_id": it.parent_item_id,
+        "meta": {**it.meta, **meta},
+    }
+
+
 def _row_item(r: dict) -> Item:
     meta = r.get("meta")
     return Item(

@@ -15,7 +15,7 @@ class PreflightError(ValueError):
 def problems(config: RunConfig, run_id: str) -> list[str]:
     from mmupt_core import data
     from mmupt_core.models import ModelError, resolve_model
-    from mmupt_core.paths import run_dir, store_path
+    from mmupt_core.paths import cache_dir, run_dir, store_path
 
     found: list[str] = []
     try:
@@ -28,7 +28,8 @@ def problems(config: RunConfig, run_id: str) -> list[str]:
             resolve_model(config.model.name_or_path)
         except ModelError as exc:
             found.append(str(exc))
-    if config.data.source != "world":
+    prepared = data.items_folder(config.data, config.model, cache_dir("data")) / "manifest.json"
+    if config.data.source != "world" and not prepared.is_file():  # a prepared data set was checked then
         try:
             rows = data.read_rows(config.data.source, config.data.split)
             data.check_columns(rows.column_names, config.data)

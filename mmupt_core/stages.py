@@ -29,6 +29,7 @@ from mmupt_core.diagnostics import round_diagnostics
 from mmupt_core.paths import cache_dir, mmupt_home, run_dir, store_path
 from mmupt_core.pool import (
     hidden_answers,
+    item_row,
     pool_items,
     round_pool,
     stored_pool,
@@ -37,7 +38,8 @@ from mmupt_core.pool import (
 )
 from mmupt_core.sampling import load_images, requests_for
 from mmupt_core.scoring import evaluate_checkpoint, make_sampler
-from mmupt_core.store import StageRecord, Store
+from mmupt_core.stage_rows import StageRecord
+from mmupt_core.store import Store
 from mmupt_core.voting import vote
 
 log = logging.getLogger(__name__)
@@ -132,21 +134,7 @@ def bootstrap_stage(ctx: Context) -> StageRecord:
 def load_stage(ctx: Context) -> StageRecord:
     """Round 0: register the unlabeled pool; items that cannot be used go to rejected_items with a reason."""
     items, rejected = pool_items(ctx.config)
-    rows = [
-        {
-            "item_id": it.item_id,
-            "split": it.split,
-            "source": it.source,
-            "image_path": it.image,
-            "question": it.question,
-            "choices": it.choices,
-            "answer": None,
-            "parent_item_id": it.parent_item_id,
-            "meta": it.meta,
-        }
-        for it in items
-    ]
-    return StageRecord(items=rows, rejected_items=rejected)
+    return StageRecord(items=[item_row(it) for it in items], rejected_items=rejected)
 
 
 # -- the round -----------------------------------------------------------------------------------------------
@@ -206,20 +194,7 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         seed=seed + 2,
     )
     accepted = [c for c in cands if c.outcome == "accepted"]
-    items = [
-        {
-            "item_id": c.item.item_id,
-            "split": c.item.split,
-            "source": c.item.source,
-            "image_path": c.item.image,
-            "question": c.item.question,
-            "choices": None,
-            "answer": None,
-            "parent_item_id": c.item.parent_item_id,
-            "meta": {**c.item.meta, "filter": "accepted", "agreement": c.agreement},
-        }
-        for c in accepted
-    ]
+    items = [item_row(c.item, filter="accepted", agreement=c.agreement) for c in accepted]
     rows = [
         {
             "candidate_idx": i,
@@ -241,10 +216,10 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         stats[f"accept_rate_{strategy}"] = (
             sum(c.outcome == "accepted" for c in mine) / len(mine) if mine else 0.0
         )
-    truth = hidden_answers(cfg, [c.item for c in accepted])
-    answerable = [c for c in accepted if c.item.item_id in truth]
     if accepted and cfg.data.source == "world":
         # Diagnostics only: how many accepted questions the world can answer, and how often their vote is right.
+        truth = hidden_answers(cfg, [c.item for c in accepted])
+        answerable = [c for c in accepted if c.item.item_id in truth]
         stats["world_answerable_rate"] = len(answerable) / len(accepted)
         if answerable:
             stats["label_acc"] = sum(c.label == truth[c.item.item_id] for c in answerable) / len(answerable)

@@ -9,65 +9,22 @@ old rows or the new ones, never half.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import pyarrow as pa
+
+from mmupt_core.stage_rows import COLUMNS, STAGE_TABLES, StageRecord, to_arrow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SCHEMA = (Path(__file__).with_name("schema.sql")).read_text()
-
-# Tables whose rows belong to one (run, round, stage) and are replaced as a unit by record_stage.
-STAGE_TABLES = ("items", "pseudo_labels", "metrics", "rejected_items", "samples", "synthesis")
-_COLUMNS = {
-    "items": (
-        "item_id",
-        "split",
-        "source",
-        "image_path",
-        "question",
-        "choices",
-        "answer",
-        "parent_item_id",
-        "meta",
-    ),
-    "pseudo_labels": ("item_id", "label", "votes", "n_valid", "agreement", "accepted"),
-    "metrics": ("benchmark", "metric", "value", "n"),
-    "rejected_items": ("item_id", "reason"),
-    "samples": ("path", "n_rows"),
-    "synthesis": (
-        "candidate_idx",
-        "parent_item_id",
-        "strategy",
-        "generator_checkpoint",
-        "text",
-        "question",
-        "item_id",
-        "outcome",
-        "label",
-        "agreement",
-    ),
-}
-_ARROW_TYPES = {
-    "votes": pa.int32(),
-    "n_valid": pa.int32(),
-    "n": pa.int32(),
-    "n_rows": pa.int32(),
-    "candidate_idx": pa.int32(),
-    "agreement": pa.float64(),
-    "value": pa.float64(),
-    "accepted": pa.bool_(),
-}
 
 
 class StoreError(RuntimeError):
@@ -81,19 +38,6 @@ def _now() -> datetime:
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
-
-
-@dataclass
-class StageRecord:
-    """Everything one stage produced, written as one unit by `Store.record_stage`."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    pseudo_labels: list[dict[str, Any]] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
-    rejected_items: list[dict[str, Any]] = field(default_factory=list)
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    synthesis: list[dict[str, Any]] = field(default_factory=list)
-    checkpoint: dict[str, Any] | None = None
 
 
 class Store:
@@ -256,7 +200,7 @@ class Store:
         finishes_round: bool = False,
     ) -> None:
         """Replace every row of (run, round, stage) with `record` and mark the stage done, in one transaction."""
-        tables = {name: _to_arrow(name, getattr(record, name)) for name in STAGE_TABLES}
+        tables = {name: to_arrow(name, getattr(record, name)) for name in STAGE_TABLES}
 
         def fn(con: duckdb.DuckDBPyConnection) -> None:
             key = [run_id, round_, stage]
@@ -266,10 +210,10 @@ class Store:
             for name, table in tables.items():
                 if table is None:
                     continue
-                cols = ", ".join(_COLUMNS[name])
+                cols = ", ".join(COLUMNS[name])
                 # The connection is closed after the transaction, which drops the registered view.
                 con.register(f"incoming_{name}", table)
-                # Table and column names come from the fixed _COLUMNS map, never from input.
+                # Table and column names come from the fixed COLUMNS map, never from input.
                 con.execute(
                     f"insert into {name} (run_id, round, stage, {cols}) "
                     f"select ?, ?, ?, {cols} from incoming_{name}",
@@ -477,27 +421,13 @@ class Store:
             [run_id, round_, round_],
         )
 
-    def count_rows(self, table: str, run_id: str) -> int:
+    def count_rows(self, table: str, run_id: str | None = None) -> int:
+        """Rows of one table for a run (all runs when run_id is None)."""
         if table not in (*STAGE_TABLES, "stages", "rounds", "checkpoints"):
             raise ValueError(f"unknown table {table!r}")
-        return self._query(f"select count(*) as n from {table} where run_id = ?", [run_id])[0]["n"]
+        sql = f"select count(*) as n from {table} where ? is null or run_id = ?"
+        return self._query(sql, [run_id, run_id])[0]["n"]
 
 
 def checkpoint_id(run_id: str, round_: int) -> str:
     return f"{run_id}/r{round_}"
-
-
-def _to_arrow(name: str, rows: list[dict[str, Any]]) -> pa.Table | None:
-    if not rows:
-        return None
-    cols = _COLUMNS[name]
-    unknown = set().union(*(r.keys() for r in rows)) - set(cols)
-    if unknown:
-        raise ValueError(f"{name}: unknown columns {sorted(unknown)}; expected {list(cols)}")
-    arrays = {}
-    for c in cols:
-        values = [r.get(c) for r in rows]
-        if c in ("choices", "meta"):
-            values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
-        arrays[c] = pa.array(values, type=_ARROW_TYPES.get(c, pa.string()))
-    return pa.table(arrays)

@@ -142,6 +142,10 @@ def _summarize(history: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def _rank_zero() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def train_round(
     checkpoint: Path,
     items: Sequence[TrainItem],
@@ -163,8 +167,7 @@ def train_round(
         raise ValueError("train_round: no accepted items to train on")
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
-    main = int(os.environ.get("RANK", "0")) == 0  # under accelerate, only rank 0 touches the folders
-    if main:
+    if _rank_zero():  # under accelerate, only rank 0 touches the folders
         shutil.rmtree(tmp, ignore_errors=True)
     processor = AutoProcessor.from_pretrained(checkpoint, trust_remote_code=trust_remote_code)
     model = AutoModelForImageTextToText.from_pretrained(
@@ -247,7 +250,7 @@ def run_job(job_path: Path) -> None:
         trust_remote_code=job["trust_remote_code"],
         suppress_tokens=job["suppress_tokens"],
     )
-    if int(os.environ.get("RANK", "0")) == 0:
+    if _rank_zero():
         (job_path.parent / "metrics.json").write_text(json.dumps(metrics))
 
 

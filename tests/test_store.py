@@ -6,7 +6,8 @@ import time
 import duckdb
 import pytest
 
-from mmupt_core.store import StageRecord, Store, StoreError
+from mmupt_core.stage_rows import StageRecord
+from mmupt_core.store import Store, StoreError
 
 STAGES = ["sample", "vote", "train", "evaluate", "record"]
 
