@@ -1,22 +1,17 @@
-"""The paper's benchmarks in their published layouts, with rule-based scorers (shared/DATASETS.md §2).
+"""The paper's benchmarks in their published layouts (shared/DATASETS.md §2), each with two scorers.
 
     mathvista_testmini   AI4Math/MathVista  testmini   MC answer = option text; free-form by answer_type/precision
     wemath_testmini      We-Math/We-Math    testmini   letters; plus the official four-dimensional score
-    mathverse_testmini   AI4Math/MathVerse  testmini   5 versions; MC letters, free-form messy (see below)
+    mathverse_testmini   AI4Math/MathVerse  testmini   5 versions; MC letters, free-form messy
     mathvision_test      MathLLMs/MathVision test      letters or values; official is_equal rules
     mathvision_testmini  MathLLMs/MathVision testmini
 
-Scoring is rule-based: the model is asked for \\boxed{}, the boxed answer is extracted (answers.py), then
-choice letters, option texts, math-verify equivalence and numeric tolerance decide. Where the official scripts
-use a GPT extractor or judge, rule-based scoring can differ:
-- MathVista: the official LLM extractor reads unboxed answers; here an unboxed response scores 0 unless its last
-  line names a choice letter. MC predictions that are neither a letter nor a choice text go to the nearest choice
-  by edit distance, as the official normaliser does.
-- MathVerse: the official judge (GPT) reads answers with units, prose or LaTeX ("Circumference $=50.27 cm$");
-  the rules strip $, units and a leading "x =" and compare with math-verify, so they under-count.
-- We-Math: the official extractor reads the first letter after the last "Answer"; here the boxed letter counts.
-- MathVision: the official rules round to 2 decimals; so do these.
-An optional LLM judge (`judge.py`) can score free-form answers with any OpenAI-compatible server (vLLM).
+`evaluation.scoring` picks the scorer:
+- `official` (default; comparable with published numbers): each benchmark's own rules, quirks included
+  (official.py). Its extraction step takes the boxed answer verbatim, else the benchmark's rule-based fallback.
+- `lenient`: forgiving matches (lenient.py) on `answers.extract_answer`'s normalised answer.
+Where the official method uses a GPT extractor or judge (MathVista, MathVerse) the rules score lower; an optional
+LLM judge (judge.py) can be configured for that.
 """
 
 from __future__ import annotations
@@ -28,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmupt_core.answers import _is_number, equivalent, normalize
+from mmupt_core.answers import extract_answer
 from mmupt_core.config import ModelConfig
 from mmupt_core.data import (
     DataError,
@@ -42,131 +37,10 @@ from mmupt_core.data import (
     read_rows,
 )
 from mmupt_core.items import Item
+from mmupt_core.lenient import LETTERS, LetterOrValueScorer, MathVistaScorer
+from mmupt_core.official import MathVerseOfficial, MathVisionOfficial, MathVistaOfficial, WeMathOfficial
 
-LETTERS = "ABCDEFGHIJ"
-
-
-# -- shared rules -------------------------------------------------------------------------------------------
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def as_letter(prediction: str | None, n_choices: int) -> str | None:
-    """'B', '(b)', 'B.' -> 'B' when it names one of n choices; else None."""
-    if prediction is None:
-        return None
-    s = prediction.strip().strip("().: ").upper()
-    return s if len(s) == 1 and s in LETTERS[:n_choices] else None
-
-
-def numbers_close(a: str | None, b: str | None, ndigits: int = 2) -> bool:
-    if a is None or b is None or not (_is_number(a) and _is_number(b)):
-        return False
-    return round(float(a), ndigits) == round(float(b), ndigits)
-
-
-_LEAD_EQ = re.compile(r"^[^=]{0,30}=\s*")
-
-
-def clean_reference(answer: str) -> str:
-    """A reference answer in normal form: $, \\boxed, a leading 'x =' and units stripped; form feeds mended."""
-    s = answer.replace("\x0c", "\\f").strip()
-    boxed = re.fullmatch(r"\\boxed\{(.*)\}", s)
-    if boxed:
-        s = boxed.group(1)
-    s = s.replace("$", "").replace("~", " ").strip()
-    if "=" in s and not s.startswith("="):
-        s = _LEAD_EQ.sub("", s, count=1)
-    return normalize(s)
-
-
-# -- scorers ------------------------------------------------------------------------------------------------
-class MathVistaScorer:
-    """The official normalisation: MC -> the choice text (letter, exact text, else nearest by edit distance);
-    integer -> str(int(float(x))); float -> rounded to `precision`; then exact equality with `answer`."""
-
-    name = "mathvista"
-
-    def normalize_prediction(self, prediction: str | None, item: Item) -> str | None:
-        if prediction is None:
-            return None
-        meta = item.meta or {}
-        if meta.get("question_type") == "multi_choice" and item.choices:
-            letter = as_letter(prediction, len(item.choices))
-            if letter is not None:
-                return item.choices[LETTERS.index(letter)]
-            for choice in item.choices:
-                if normalize(choice) == prediction:
-                    return choice
-            return min(item.choices, key=lambda c: levenshtein(normalize(c), prediction))
-        answer_type = meta.get("answer_type")
-        try:
-            if answer_type == "integer":
-                return str(int(float(prediction)))
-            if answer_type == "float":
-                precision = meta.get("precision")
-                digits = int(precision) if precision is not None and precision == precision else 1
-                return str(round(float(prediction), digits))
-        except ValueError:
-            return prediction
-        return prediction
-
-    def score(self, prediction: str | None, item: Item, answer: str) -> bool:
-        norm = self.normalize_prediction(prediction, item)
-        if norm is None:
-            return False
-        if (item.meta or {}).get("question_type") == "multi_choice":
-            return norm.strip() == answer.strip()
-        return norm.strip() == answer.strip() or normalize(norm) == normalize(answer)
-
-
-class LetterOrValueScorer:
-    """MC: the predicted letter, or the value of the right option (MathVision's is_equal on both);
-    free-form: normal forms, numbers to 2 decimals, then math-verify (MathVision, MathVerse, We-Math)."""
-
-    def __init__(self, name: str, ndigits: int = 2):
-        self.name = name
-        self.ndigits = ndigits
-
-    def score(self, prediction: str | None, item: Item, answer: str) -> bool:
-        if prediction is None:
-            return False
-        ref = answer.replace("\x0c", "\\f").strip()  # "\frac" read with "\f" as a form feed
-        letters = _answer_letters(ref)
-        if letters:
-            n = max(len(item.choices or []), LETTERS.index(max(letters)) + 1)
-            got = _answer_letters(prediction.strip()) or (
-                {as_letter(prediction, n)} if as_letter(prediction, n) else set()
-            )
-            if got == letters:
-                return True
-            if len(letters) == 1 and item.choices:
-                idx = LETTERS.index(next(iter(letters)))
-                if idx < len(item.choices) and item.choices[idx] not in LETTERS:
-                    value = clean_reference(item.choices[idx])
-                    return equivalent(prediction, value) or numbers_close(prediction, value, self.ndigits)
-            return False
-        ref_norm = clean_reference(ref)
-        pred = clean_reference(prediction)
-        return (
-            pred.lower() == ref_norm.lower()
-            or numbers_close(pred, ref_norm, self.ndigits)
-            or equivalent(pred, ref_norm)
-        )
-
-
-def _answer_letters(text: str) -> set[str]:
-    """'C', '(C)', 'C\\nD' -> the letter set; anything else (a value) -> empty."""
-    parts = [p.strip().strip("().: ") for p in re.split(r"[\n,;]+", text) if p.strip()]
-    if parts and all(len(p) == 1 and p.upper() in LETTERS for p in parts):
-        return {p.upper() for p in parts}
-    return set()
+SCORING_MODES = ("official", "lenient")
 
 
 # -- row mappings (published column layouts) ----------------------------------------------------------------
@@ -270,7 +144,18 @@ class Benchmark:
     config: str | None
     columns: tuple[str, ...]
     row: Callable[[int, dict], RowSpec]
-    scorer: Any
+    scorers: dict[str, Any]  # scoring mode -> scorer
+
+    @property
+    def scorer(self):
+        """The default (official) scorer."""
+        return self.scorers["official"]
+
+    def extract(self, response: str, item: Item, mode: str = "official") -> str | None:
+        """Answer extraction, the step before scoring: the official scorer's own, or the normalised one."""
+        if mode == "official":
+            return self.scorer.extract(response, item)
+        return extract_answer(response, item.choices)
 
 
 BENCHMARKS = {
@@ -281,7 +166,7 @@ BENCHMARKS = {
         None,
         ("pid", "question", "choices", "answer", "question_type", "answer_type"),
         _mathvista,
-        MathVistaScorer(),
+        {"official": MathVistaOfficial(), "lenient": MathVistaScorer()},
     ),
     "wemath_testmini": Benchmark(
         "wemath_testmini",
@@ -290,7 +175,7 @@ BENCHMARKS = {
         None,
         ("ID", "key", "question", "option", "answer", "image_path"),
         _wemath,
-        LetterOrValueScorer("wemath"),
+        {"official": WeMathOfficial(), "lenient": LetterOrValueScorer("wemath")},
     ),
     "mathverse_testmini": Benchmark(
         "mathverse_testmini",
@@ -299,7 +184,7 @@ BENCHMARKS = {
         "testmini",
         ("sample_index", "problem_index", "problem_version", "question", "image", "answer", "question_type"),
         _mathverse,
-        LetterOrValueScorer("mathverse"),
+        {"official": MathVerseOfficial(), "lenient": LetterOrValueScorer("mathverse")},
     ),
     "mathvision_test": Benchmark(
         "mathvision_test",
@@ -308,7 +193,7 @@ BENCHMARKS = {
         None,
         ("id", "question", "options", "answer"),
         _mathvision,
-        LetterOrValueScorer("mathvision"),
+        {"official": MathVisionOfficial(), "lenient": LetterOrValueScorer("mathvision")},
     ),
     "mathvision_testmini": Benchmark(
         "mathvision_testmini",
@@ -317,7 +202,7 @@ BENCHMARKS = {
         None,
         ("id", "question", "options", "answer"),
         _mathvision,
-        LetterOrValueScorer("mathvision"),
+        {"official": MathVisionOfficial(), "lenient": LetterOrValueScorer("mathvision")},
     ),
 }
 

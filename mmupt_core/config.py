@@ -211,6 +211,8 @@ class EvaluationConfig(_Section):
     # Optional LLM judge for answers the rules reject: an OpenAI-compatible endpoint (e.g. `vllm serve`).
     judge_url: str | None = None
     judge_model: str | None = None
+    # official: each benchmark's own rules (comparable with published numbers); lenient: forgiving matches.
+    scoring: Literal["official", "lenient"] = "official"
     k: int = Field(default=8, ge=1)
     temperature: float = Field(default=1.0, ge=0)
     temperature_sweep: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.7, 1.0])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,14 @@ class Scorer(Protocol):
     name: str
 
     def score(self, prediction: str | None, item: Item, answer: str) -> bool: ...
+
+
+Extractor = Callable[[str, Item], "str | None"]
+
+
+def default_extract(text: str, item: Item) -> str | None:
+    """The normalised final answer (answers.extract_answer): what votes and the embedded world score."""
+    return extract_answer(text, item.choices)
 
 
 class EquivalenceScorer:
@@ -53,8 +61,13 @@ def entropy(answers: Sequence[str | None]) -> float:
 
 
 def outcomes(
-    items: Sequence[Item], answers: dict[str, str], greedy: Sequence[SampleSet], sampled: Sequence[SampleSet]
+    items: Sequence[Item],
+    answers: dict[str, str],
+    greedy: Sequence[SampleSet],
+    sampled: Sequence[SampleSet],
+    extract: Extractor = default_extract,
 ) -> list[ItemOutcome]:
+    """Each item's extracted answers (the step before scoring): greedy and sampled."""
     out = []
     for it, g, s in zip(items, greedy, sampled, strict=True):
         out.append(
@@ -62,8 +75,8 @@ def outcomes(
                 it.item_id,
                 it.meta.get("type", "all") if it.meta else "all",
                 answers[it.item_id],
-                extract_answer(g.completions[0].text, it.choices),
-                [extract_answer(c.text, it.choices) for c in s.completions],
+                extract(g.completions[0].text, it),
+                [extract(c.text, it) for c in s.completions],
             )
         )
     return out
@@ -109,12 +122,13 @@ def evaluate(
     seed: int,
     scorer: Scorer | None = None,
     top_p: float = 1.0,
+    extract: Extractor = default_extract,
 ) -> tuple[dict[str, float], list[ItemOutcome]]:
     """Greedy + k samples at `temperature` per item; returns (metrics, per-item outcomes)."""
     scorer = scorer or EquivalenceScorer()
     greedy = sampler.sample(requests, 1, 0.0, 1.0, max_tokens, seed)
     sampled = sampler.sample(requests, k, temperature, top_p, max_tokens, seed)
-    results = outcomes(items, answers, greedy, sampled)
+    results = outcomes(items, answers, greedy, sampled, extract)
     return summarize(items, results, scorer, k), results
 
 
@@ -129,12 +143,13 @@ def accuracy_at(
     max_tokens: int,
     seed: int,
     scorer: Scorer | None = None,
+    extract: Extractor = default_extract,
 ) -> float:
     """Mean per-sample accuracy at one temperature (0 = greedy), for temperature sweeps."""
     scorer = scorer or EquivalenceScorer()
     sets = sampler.sample(requests, 1 if temperature == 0 else n, temperature, 1.0, max_tokens, seed)
     hits = [
-        scorer.score(extract_answer(c.text, it.choices), it, answers[it.item_id])
+        scorer.score(extract(c.text, it), it, answers[it.item_id])
         for it, s in zip(items, sets, strict=True)
         for c in s.completions
     ]

@@ -40,13 +40,19 @@ def make_sampler(config: RunConfig, checkpoint: str):
     )
 
 
+def benchmark_label(cfg: RunConfig, name: str) -> str:
+    """The name a benchmark's scores are stored and shown under: the scoring mode beside every paper
+    benchmark ("mathvista_testmini:official"); the embedded world has one scorer."""
+    return name if name == "world_eval" else f"{name}:{cfg.evaluation.scoring}"
+
+
 def benchmark_items(cfg: RunConfig, name: str):
-    """(items, answers, scorer) of one benchmark; world_eval is the embedded world's held-out split."""
-    from mmupt_core.evaluate import EquivalenceScorer
+    """(items, answers, scorer, extract) of one benchmark; world_eval is the embedded world's held-out split."""
+    from mmupt_core.evaluate import EquivalenceScorer, default_extract
 
     if name == "world_eval":
         items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
-        return items, {it.item_id: it.answer for it in items}, EquivalenceScorer()
+        return items, {it.item_id: it.answer for it in items}, EquivalenceScorer(), default_extract
     from mmupt_core.benchmarks import load_benchmark
 
     bench, loaded = load_benchmark(
@@ -57,18 +63,19 @@ def benchmark_items(cfg: RunConfig, name: str):
         limit=cfg.evaluation.limit,
         max_source_pixels=cfg.data.max_source_pixels,
     )
-    scorer = bench.scorer
+    mode = cfg.evaluation.scoring
+    scorer = bench.scorers[mode]
     if cfg.evaluation.judge_url:
         from mmupt_core.judge import JudgeScorer
 
         scorer = JudgeScorer(scorer, cfg.evaluation.judge_url, cfg.evaluation.judge_model)
-    return loaded.items, loaded.answers, scorer
+    return loaded.items, loaded.answers, scorer, lambda text, item: bench.extract(text, item, mode)
 
 
 def evaluate_checkpoint(
     cfg: RunConfig, checkpoint: str, seed: int = 0, benchmark: str = "world_eval", sampler=None
 ) -> dict[str, float]:
-    items, answers, scorer = benchmark_items(cfg, benchmark)
+    items, answers, scorer, extract = benchmark_items(cfg, benchmark)
     items, images, _ = load_images([it for it in items if it.item_id in answers])
     sampler = sampler or make_sampler(cfg, checkpoint)
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first, images)
@@ -83,6 +90,7 @@ def evaluate_checkpoint(
         seed=seed,
         scorer=scorer,
         top_p=cfg.sampling.top_p,
+        extract=extract,
     )
     if benchmark == "wemath_testmini":
         from mmupt_core.benchmarks import wemath_four_dimensional

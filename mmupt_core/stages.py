@@ -37,7 +37,7 @@ from mmupt_core.pool import (
     world_path,
 )
 from mmupt_core.sampling import load_images, requests_for
-from mmupt_core.scoring import evaluate_checkpoint, make_sampler
+from mmupt_core.scoring import benchmark_label, evaluate_checkpoint, make_sampler
 from mmupt_core.stage_rows import StageRecord
 from mmupt_core.store import Store
 from mmupt_core.voting import vote
@@ -377,7 +377,8 @@ def evaluate_stage(ctx: Context) -> StageRecord:
     for name in cfg.evaluation.benchmarks:
         metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
         n = int(metrics.pop("n"))
-        rows += [{"benchmark": name, "metric": k, "value": v, "n": n} for k, v in metrics.items()]
+        label = benchmark_label(cfg, name)
+        rows += [{"benchmark": label, "metric": k, "value": v, "n": n} for k, v in metrics.items()]
     return StageRecord(metrics=rows)
 
 
