@@ -18,6 +18,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export PREFECT_HOME := $(MMUPT_HOME)/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
 export PREFECT_SERVER_MEMO_STORE_PATH := $(MMUPT_HOME)/prefect/memo_store.toml
 export MPLCONFIGDIR := $(MMUPT_HOME)/matplotlib
 export TMPDIR := $(MMUPT_HOME)/tmp
@@ -58,7 +59,7 @@ bootstrap: setup
 	$(VENV)/bin/mmupt bootstrap --config $(CONFIG) $(SET)
 
 round: setup
-	$(PY) -m flows.improve --config $(CONFIG) --rounds $(N) --run $(RUN) $(SET)
+	$(PY) -m flows.improve --config $(CONFIG) --rounds $(N) --run $(RUN) $(if $(VERBOSE),--verbose) $(SET)
 
 runs: setup
 	$(VENV)/bin/mmupt runs

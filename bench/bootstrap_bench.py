@@ -1,11 +1,18 @@
-"""Benchmark of the embedded default: world, bootstrap, base accuracy and the self-consistency gap.
+"""Benchmark of the embedded default's base, link by link (mmupt_core/chain.py), for every world design tried.
 
-For each SFT seed: bootstrap (cached), then on `eval` greedy / sampled T=1 / maj@8 per type, on the `pool` the
-same over two sampling streams with pseudo-label accuracy against the hidden answers (a diagnostic), and a
-forced-route check: each view's route is forced by prefilling "View X:", and among items where two or more
-routes are wrong we report how often the wrong routes agree. Results go to bench/results/bootstrap.{json,md}.
+For each design (a name and config overrides) and SFT seed: the world and the first SFT (cached), then
+1. the ideal gap of the world on the pool (no model; k and tie rule as voted);
+2. perception on a clean control (no noise): per-type greedy accuracy, and the describe probe per cell;
+3. route fidelity: each route forced by its prefix; how often wrong routes agree;
+4. the learned gap on the pool (maj@k - greedy, two sampling streams) and pseudo-label accuracy (hidden answers);
+5. the training signal: mean GRPO advantage per route under the online majority reward, from the base's samples;
+plus the label-free probe (probe.py) and held-out eval accuracy. `--perception` runs the one-object probe over
+learning rates instead. Results accumulate in bench/results/bootstrap.json (one entry per design) and are
+rendered to bootstrap.md.
 
-    .venv/bin/python bench/bootstrap_bench.py --seeds 0 1 2 --jobs 2
+    .venv/bin/python bench/bootstrap_bench.py --design panels --seeds 0 1 2 --jobs 2
+    .venv/bin/python bench/bootstrap_bench.py --design views --set world.kind=views --seeds 0 1 2
+    .venv/bin/python bench/bootstrap_bench.py --perception
 """
 
 from __future__ import annotations
@@ -16,91 +23,99 @@ import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mmupt_core import world  # noqa: E402
+from mmupt_core import chain, world  # noqa: E402
 from mmupt_core.answers import extract_answer  # noqa: E402
 from mmupt_core.bootstrap import run_bootstrap  # noqa: E402
 from mmupt_core.config import load_config  # noqa: E402
 from mmupt_core.evaluate import evaluate  # noqa: E402
 from mmupt_core.paths import cache_dir  # noqa: E402
-from mmupt_core.sampling import requests_for  # noqa: E402
+from mmupt_core.probe import summarize_probe  # noqa: E402
+from mmupt_core.prompts import text_messages  # noqa: E402
+from mmupt_core.sampling import Request, requests_for  # noqa: E402
 from mmupt_core.scoring import make_sampler  # noqa: E402
 from mmupt_core.voting import vote  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+CLEAN_N = 300
 
 
-def forced_routes(sampler, items, requests, answers, max_tokens):
-    routes = {}
-    for name in world.VIEW_NAMES:
-        forced = [replace(r, prefill=f"View {name}:") for r in requests]
-        sets = sampler.sample(forced, 1, 0.0, 1.0, max_tokens, 0)
-        routes[name] = [extract_answer(s.completions[0].text) for s in sets]
-    n_multi_wrong = agree = 0
-    route_acc = {name: 0.0 for name in routes}
-    for i, it in enumerate(items):
-        truth = answers[it.item_id]
-        got = [routes[name][i] for name in routes]
-        for name in routes:
-            route_acc[name] += (routes[name][i] == truth) / len(items)
-        wrong = [g for g in got if g != truth]
-        if len(wrong) >= 2:
-            n_multi_wrong += 1
-            agree += len(set(wrong)) == 1
-    return {
-        "route_acc": route_acc,
-        "items_with_2plus_wrong_routes": n_multi_wrong,
-        "wrong_routes_agree": agree / n_multi_wrong if n_multi_wrong else None,
-    }
+def describe_accuracy(sampler, cfg, clean_path: Path, max_tokens: int) -> float:
+    """Per-cell accuracy of "Describe panel X." on the clean control (colour per cell; views: cell codes)."""
+    module = world.kind(cfg.world)
+    items = world.load_split(clean_path, "eval")
+    metas = world.load_metas(clean_path, "eval")
+    from PIL import Image
 
-
-def pseudo_label_accuracy(items, results, answers, min_agreement, k):
-    accepted = correct = 0
-    for it, r in zip(items, results, strict=True):
-        v = vote(r.samples[:k])
-        if v.accepted(min_agreement, 1):
-            accepted += 1
-            correct += v.label == answers[it.item_id]
-    return {"accepted": accepted, "accuracy": correct / accepted if accepted else None}
+    reqs, targets = [], []
+    for k, it in enumerate(items):
+        meta = metas[it.item_id]
+        prompt, target = module.describe(meta, k % len(meta["routes"]))
+        reqs.append(Request(it.item_id, Image.open(it.image).convert("RGB"), text_messages(prompt, False)))
+        targets.append(target.rstrip(".").split())
+    sets = sampler.sample(reqs, 1, 0.0, 1.0, max_tokens, 0)
+    hits = total = 0
+    for s, target in zip(sets, targets, strict=True):
+        got = s.completions[0].text.strip().rstrip(".").split()
+        total += len(target)
+        hits += sum(g == t for g, t in zip(got, target, strict=False))
+    return hits / total
 
 
 def one_seed(seed: int, overrides: list[str]) -> dict:
     import torch
 
     cfg = load_config(ROOT / "conf" / "tiny.yaml", [f"bootstrap.seed={seed}", *overrides])
-    torch.set_num_threads(cfg.model.threads)  # evaluation; the bootstrap uses bootstrap.threads
+    torch.set_num_threads(cfg.model.threads)
     wpath = world.build_world(cfg.world, cache_dir("world"))
     ck, info = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
     sampler = make_sampler(cfg, str(ck))
+    k, mt, suffix = cfg.voting.n_votes or cfg.sampling.n, cfg.sampling.max_tokens, cfg.sampling.prompt_suffix
     out = {
         "seed": seed,
         "checkpoint": str(ck),
-        "bootstrap": {k: v for k, v in info.items() if k != "losses_every_50"},
+        "bootstrap": {k_: v for k_, v in info.items() if k_ != "losses_every_50"},
     }
-    k, mt = cfg.evaluation.k, cfg.sampling.max_tokens
-    ev = world.load_split(wpath, "eval")
-    ev_req = requests_for(ev, cfg.sampling.prompt_suffix, cfg.model.image_first)
     t0 = time.perf_counter()
-    out["eval"], _ = evaluate(
+
+    # 1. ideal gap (pool scenes: hidden, diagnostics only)
+    pool = world.load_split(wpath, "pool")
+    hidden = world.load_pool_answers(wpath)
+    scenes = {r["item_id"]: r for r in world.pool_scenes(cfg.world, wpath).values()}
+    route_answers = {it.item_id: scenes[it.item_id]["route_answers"] for it in pool}
+    out["ideal"] = chain.ideal_gap(
+        [route_answers[it.item_id] for it in pool],
+        [hidden[it.item_id] for it in pool],
+        world.route_weights(cfg.world),
+        k,
+        cfg.voting.tie_break,
+        seed=seed,
+    )
+    # 2. perception on the clean control
+    clean_path = world.build_clean_control(cfg.world, cache_dir("world"), CLEAN_N)
+    clean = world.load_split(clean_path, "eval")
+    clean_metrics, _ = evaluate(
         sampler,
-        ev,
-        ev_req,
-        {it.item_id: it.answer for it in ev},
-        k=k,
+        clean,
+        requests_for(clean, suffix, cfg.model.image_first),
+        {it.item_id: it.answer for it in clean},
+        k=1,
         temperature=1.0,
         max_tokens=mt,
         seed=seed,
     )
-    out["eval_seconds"] = time.perf_counter() - t0
-    out["eval_samples_per_s"] = len(ev) * (k + 1) / out["eval_seconds"]
-    pool = world.load_split(wpath, "pool")
-    hidden = world.load_pool_answers(wpath)
-    pool_req = requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first)
+    out["clean"] = {key: v for key, v in clean_metrics.items() if key.startswith("greedy_acc")}
+    out["describe_cell_acc"] = describe_accuracy(sampler, cfg, clean_path, 48)
+    # 3. route fidelity
+    pool_req = requests_for(pool, suffix, cfg.model.image_first)
+    out["forced_routes"] = chain.forced_routes(
+        sampler, pool, pool_req, world.route_names(cfg.world), route_answers, hidden, mt
+    )
+    # 4. learned gap, and 5. training signal (from the same samples), and the label-free probe
     out["pool_streams"] = []
     for stream in (0, 1):
         metrics, results = evaluate(
@@ -109,88 +124,183 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
             pool_req,
             hidden,
             k=k,
-            temperature=1.0,
+            temperature=cfg.sampling.temperature,
             max_tokens=mt,
             seed=1000 * (stream + 1) + seed,
         )
-        metrics["pseudo_labels"] = pseudo_label_accuracy(pool, results, hidden, cfg.voting.min_agreement, k)
+        accepted = [
+            (r, v)
+            for r in results
+            if (v := vote(r.samples[:k], tie_break=cfg.voting.tie_break)).accepted(
+                cfg.voting.min_agreement, 1
+            )
+        ]
+        metrics["pseudo_label_acc"] = (
+            sum(v.label == r.answer for r, v in accepted) / len(accepted) if accepted else None
+        )
         out["pool_streams"].append(metrics)
-    out["forced_routes"] = forced_routes(sampler, pool, pool_req, hidden, mt)
+        if stream == 0:
+            out["probe"] = summarize_probe(
+                [r.greedy for r in results], [r.samples for r in results], k
+            ).metrics()
+    sets = sampler.sample(pool_req, k, cfg.sampling.temperature, cfg.sampling.top_p, mt, 77 + seed)
+    greedy_sets = sampler.sample(pool_req, 1, 0.0, 1.0, mt, 0)
+    groups = [
+        [(chain.route_of(c.text), extract_answer(c.text, it.choices)) for c in s.completions]
+        for s, it in zip(sets, pool, strict=True)
+    ]
+    out["advantage"] = chain.route_advantages(groups, cfg.voting.tie_break)
+    out["greedy_route"] = statistics.mode(
+        [chain.route_of(s.completions[0].text) or "none" for s in greedy_sets]
+    )
+    # held-out eval
+    ev = world.load_split(wpath, "eval")
+    out["eval"], _ = evaluate(
+        sampler,
+        ev,
+        requests_for(ev, suffix, cfg.model.image_first),
+        {it.item_id: it.answer for it in ev},
+        k=k,
+        temperature=cfg.sampling.temperature,
+        max_tokens=mt,
+        seed=seed,
+    )
+    out["eval_seconds"] = time.perf_counter() - t0
     return out
 
 
-def _mean_sd(values):
+def _ms(values, signed=False) -> str:
     values = [v for v in values if v is not None]
     if not values:
-        return None, None
-    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+        return "-"
+    m = statistics.fmean(values)
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{m:+.3f} ± {sd:.3f}" if signed else f"{m:.3f} ± {sd:.3f}"
 
 
-def report(runs: list[dict], blind: dict, overrides: list[str]) -> str:
+def render_design(name: str, entry: dict) -> list[str]:
+    runs = entry["runs"]
     lines = [
-        "# Embedded default: bootstrap and self-consistency gap",
+        f"## Design `{name}`",
         "",
-        f"Overrides: {overrides or 'none'}. Blind (question-only) baseline on eval: "
-        f"{blind['all']:.3f} ("
-        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(blind.items()) if k != "all")
-        + ")",
+        f"Overrides: `{' '.join(entry['overrides']) or 'none (conf/tiny.yaml)'}`.",
         "",
-        "| seed | bootstrap s | params | eval greedy | eval T=1 | eval maj@8 | pool greedy | pool maj@8 | gap | "
-        "pseudo-label acc | wrong routes agree |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in runs:
-        for s, p in enumerate(r["pool_streams"]):
-            lines.append(
-                f"| {r['seed']}.{s} | {r['bootstrap']['wall_s']:.0f} | {r['bootstrap']['params']} | "
-                f"{r['eval']['greedy_acc']:.3f} | {r['eval']['sampled_acc']:.3f} | {r['eval']['maj@8']:.3f} | "
-                f"{p['greedy_acc']:.3f} | {p['maj@8']:.3f} | {p['gap']:+.3f} | "
-                f"{(p['pseudo_labels']['accuracy'] or 0):.3f} ({p['pseudo_labels']['accepted']}) | "
-                f"{(r['forced_routes']['wrong_routes_agree'] or 0):.2f} |"
-            )
+    if entry.get("note"):
+        lines += [entry["note"], ""]
+    k = next(key for key in runs[0]["ideal"] if key.startswith("maj@"))
+    types = sorted(key.split("/")[1] for key in runs[0]["clean"] if "/" in key)
     gaps = [p["gap"] for r in runs for p in r["pool_streams"]]
-    m, sd = _mean_sd(gaps)
-    lines += ["", f"Pool gap (maj@8 − greedy) over {len(gaps)} seed×stream runs: mean {m:+.3f}, sd {sd:.3f}."]
-    types = sorted({k.split("/")[1] for k in runs[0]["eval"] if k.startswith("greedy_acc/")})
+    adv_greedy = [r["advantage"].get(r["greedy_route"], {}).get("advantage") for r in runs]
+    adv_other = [
+        statistics.fmean(
+            a["advantage"] for route, a in r["advantage"].items() if route not in (r["greedy_route"], "none")
+        )
+        for r in runs
+    ]
     lines += [
-        "",
-        "Per-type eval greedy accuracy (mean over seeds) against the blind baseline:",
-        "",
-        "| type | greedy | maj@8 | blind |",
+        f"| link | measure | mean ± sd over {len(runs)} SFT seed(s) | target |",
         "|---|---|---|---|",
+        f"| 1 ideal gap | greedy route / {k} over sampled routes (ideal executor, pool) | "
+        f"{_ms([r['ideal']['greedy'] for r in runs])} / {_ms([r['ideal'][k] for r in runs])} | |",
+        f"| 1 ideal gap | {k} − greedy | {_ms([r['ideal']['gap'] for r in runs], True)} | ≥ +0.15 |",
     ]
     for t in types:
-        g, _ = _mean_sd([r["eval"][f"greedy_acc/{t}"] for r in runs])
-        mj, _ = _mean_sd([r["eval"][f"maj@8/{t}"] for r in runs])
-        lines.append(f"| {t} | {g:.3f} | {mj:.3f} | {blind.get(t, float('nan')):.3f} |")
+        lines.append(
+            f"| 2 perception | clean control greedy, {t} | {_ms([r['clean'][f'greedy_acc/{t}'] for r in runs])} | ≥ 0.90 |"
+        )
     lines += [
+        f"| 2 perception | describe probe, per cell (clean) | {_ms([r['describe_cell_acc'] for r in runs])} | ≥ 0.90 |",
+        f"| 3 fidelity | forced route answers its own route's truth (mean over routes) | "
+        f"{_ms([r['forced_routes']['fidelity_mean'] for r in runs])} | ≥ 0.85 |",
+        f"| 3 fidelity | wrong routes agree (items with ≥ 2 wrong routes) | "
+        f"{_ms([r['forced_routes']['wrong_routes_agree'] for r in runs])} | well below 0.50 |",
+        f"| 4 learned gap | pool greedy / {k} (2 streams per seed) | "
+        f"{_ms([p['greedy_acc'] for r in runs for p in r['pool_streams']])} / "
+        f"{_ms([p[k] for r in runs for p in r['pool_streams']])} | |",
+        f"| 4 learned gap | {k} − greedy, pool | {_ms(gaps, True)} (min {min(gaps):+.3f}) | ≥ +0.05 every seed |",
+        f"| 5 training signal | mean GRPO advantage of greedy's route ({', '.join(sorted({r['greedy_route'] for r in runs}))}) "
+        f"/ of the other routes | {_ms(adv_greedy, True)} / {_ms(adv_other, True)} | greedy's < 0 |",
+        f"| - | pseudo-label accuracy (accepted, hidden answers) | "
+        f"{_ms([p['pseudo_label_acc'] for r in runs for p in r['pool_streams']])} | |",
+        f"| - | label-free probe: confident majority ≠ greedy (share of pool) | "
+        f"{_ms([r['probe']['confident_differs'] for r in runs])} | |",
+        f"| - | eval (held out) greedy / {k} | {_ms([r['eval']['greedy_acc'] for r in runs])} / "
+        f"{_ms([r['eval'][k] for r in runs])} | |",
+        f"| - | first SFT wall (s) | {_ms([r['bootstrap']['wall_s'] for r in runs])} | |",
         "",
-        "Sampler throughput (HF, greedy + 8 samples per item): "
-        + ", ".join(f"{r['eval_samples_per_s']:.0f}" for r in runs)
-        + " samples/s.",
     ]
+    return lines
+
+
+def render(data: dict) -> str:
+    lines = [
+        "# Embedded default: the base, link by link",
+        "",
+        "Every world design tried, with the chain of mmupt_core/chain.py: when the self-consistency gap fails, "
+        "the row that misses its target names the link that broke. Pool answers are hidden from training; "
+        "they are read here for diagnostics only. Written by `bench/bootstrap_bench.py`.",
+        "",
+    ]
+    if data.get("perception"):
+        lines += [
+            "## The one-object probe (perception of a fresh base, `--perception`)",
+            "",
+            '"Describe the object." on one shape in a 4-cell canvas; greedy accuracy on 200 new images (chance: '
+            "colour 0.25, shape 0.33).",
+            "",
+            "| lr | steps | colour | shape | final loss |",
+            "|---|---|---|---|---|",
+        ]
+        for r in data["perception"]:
+            lines.append(
+                f"| {r['lr']:g} | {r['steps']} | {r['colour']:.3f} | {r['shape']:.3f} | {r['loss_last']:.3f} |"
+            )
+        lines.append("")
+    for name, entry in data.get("designs", {}).items():
+        lines += render_design(name, entry)
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--design", default="panels")
+    ap.add_argument("--note", default="")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
-    ap.add_argument("--name", default="bootstrap")
+    ap.add_argument("--perception", action="store_true", help="the one-object probe over learning rates")
+    ap.add_argument("--render", action="store_true", help="only re-render bootstrap.md from the JSON")
     args = ap.parse_args()
-    cfg = load_config(ROOT / "conf" / "tiny.yaml", args.overrides)
-    wpath = world.build_world(cfg.world, cache_dir("world"))
-    blind = world.blind_baseline(world.load_split(wpath, "sft"), world.load_split(wpath, "eval"))
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(one_seed, args.seeds, [args.overrides] * len(args.seeds)))
+    path = RESULTS / "bootstrap.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    if "designs" not in data:
+        data = {"designs": {}}
+    if args.perception:
+        grid = [(2e-3, 400), (2e-3, 1200), (5e-4, 400), (5e-4, 800), (2e-4, 400)]
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(_perception, grid))
+        data["perception"] = results
+    elif not args.render:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            runs = list(pool.map(one_seed, args.seeds, [args.overrides] * len(args.seeds)))
+        data["designs"][args.design] = {"overrides": args.overrides, "note": args.note, "runs": runs}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(
-        json.dumps({"blind": blind, "runs": runs}, indent=1, default=str)
-    )
-    text = report(runs, blind, args.overrides)
-    (RESULTS / f"{args.name}.md").write_text(text)
+    path.write_text(json.dumps(data, indent=1, default=str))
+    text = render(data)
+    (RESULTS / "bootstrap.md").write_text(text)
     print(text)
+
+
+def _perception(lr_steps: tuple[float, int]) -> dict:
+    import dataclasses
+
+    import torch
+
+    from mmupt_core.perception import one_object_probe
+
+    torch.set_num_threads(1)
+    return dataclasses.asdict(one_object_probe(lr_steps[1], lr_steps[0]))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,26 @@ from mmupt_core.scoring import evaluate_checkpoint, make_sampler  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 
 
+def greedy_routes(cfg, checkpoint: str) -> dict[str, float]:
+    """Which route greedy decoding takes on eval (share per route): the habit UPT may change."""
+    from collections import Counter
+
+    from mmupt_core.chain import route_of
+    from mmupt_core.sampling import requests_for
+
+    items = world.load_split(world_path(cfg), "eval")
+    sets = make_sampler(cfg, checkpoint).sample(
+        requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first),
+        1,
+        0.0,
+        1.0,
+        cfg.sampling.max_tokens,
+        0,
+    )
+    counts = Counter(route_of(s.completions[0].text) or "none" for s in sets)
+    return {k: v / len(items) for k, v in counts.most_common()}
+
+
 def sweep(cfg, checkpoint: str) -> dict[str, float]:
     items = world.load_split(world_path(cfg), "eval")
     from mmupt_core.sampling import requests_for
@@ -61,10 +81,12 @@ def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
             *overrides,
         ],
     )
-    wall, per_round, store = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "train"))
+    wall, per_round, store = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "train", "probe"))
     base_ck = store.checkpoint(run_id, 0)["path"]
     final_ck = store.last_checkpoint(run_id)["path"]
-    base = evaluate_checkpoint(cfg, base_ck)
+    # round 0 is the base, evaluated by the run itself with the same k and seeds
+    base = {k.split(".", 1)[1]: v for k, v in per_round.get(0, {}).items() if k.startswith("world_eval.")}
+    base = base or evaluate_checkpoint(cfg, base_ck)
     return {
         "run_id": run_id,
         "reward": reward,
@@ -75,6 +97,8 @@ def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
         "rounds": per_round,
         "sweep_base": sweep(cfg, base_ck),
         "sweep_final": sweep(cfg, final_ck),
+        "routes_base": greedy_routes(cfg, base_ck),
+        "routes_final": greedy_routes(cfg, final_ck),
     }
 
 
@@ -84,6 +108,10 @@ def _ms(values, signed: bool = True):
         return "-"
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):{'+' if signed else ''}.3f} ± {sd:.3f}"
+
+
+def _top(shares: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in list(shares.items())[:2])
 
 
 def report(runs: list[dict], rounds: int) -> str:
@@ -139,6 +167,20 @@ def report(runs: list[dict], rounds: int) -> str:
             "Sharpening-only baseline (untrained base by temperature): "
             + ", ".join(f"T={t}: {_ms([r['sweep_base'][t] for r in rs], False)}" for t in rs[0]["sweep_base"])
         )
+        final_greedy = [r["rounds"][rounds]["world_eval.greedy_acc"] for r in rs if rounds in r["rounds"]]
+        lines += [
+            "",
+            f"Final greedy {_ms(final_greedy, False)} against the base at its best temperature "
+            f"{_ms(bt_base, False)}: above it in {sum(g > b for g, b in zip(final_greedy, bt_base, strict=False))}"
+            f"/{len(final_greedy)} runs.",
+        ]
+        if rs[0].get("routes_base"):
+            lines.append(
+                "Greedy decoding's route on eval (share of questions), base → final: "
+                + "; ".join(
+                    f"{r['run_id']}: {_top(r['routes_base'])} → {_top(r['routes_final'])}" for r in rs
+                )
+            )
         lines.append("")
     upt = [r for r in runs if r["reward"] == "majority_vote"]
     orc = [r for r in runs if r["reward"] == "ground_truth"]
@@ -150,7 +192,13 @@ def report(runs: list[dict], rounds: int) -> str:
             r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in orc
         )
         ratio = gu / go if go > 0 else float("nan")
-        lines.append(f"After round {rounds}: UPT greedy gain {gu:+.3f}, oracle {go:+.3f}, ratio {ratio:.2f}.")
+        below = sum(r["rounds"][rounds]["world_eval.greedy_acc"] < r["base"]["greedy_acc"] for r in upt)
+        lines += [
+            f"After round {rounds}: UPT greedy gain {gu:+.3f} (target ≥ +0.03, moonshot +0.08; {below}/{len(upt)} "
+            f"runs below base, target ≤ 1 in 5), oracle {go:+.3f}, UPT/oracle {ratio:.2f} (target ≥ 0.5, "
+            "moonshot 0.8).",
+            "",
+        ]
     lines.append(
         f"Wall per run: {_ms([r['wall_s'] for r in runs], False)} s (2 runs in parallel, 1 thread each)."
     )

@@ -47,10 +47,14 @@ def improve(
         if first == 1:
             stages.bootstrap(config, run_id)
             stages.load(config, run_id)
+            stages.probe(config, run_id)
+            stages.evaluate(config, run_id, 0)
         todo = list(range(first, rounds + 1))
         progress = create_progress_artifact(progress=0.0, description=f"{run_id}: rounds {first}..{rounds}")
+        report.announce(config, run_id, 0)
         for done, round_ in enumerate(todo, 1):
             round_flow.with_options(flow_run_name=f"{run_id}-round-{round_}")(config, run_id, round_)
+            report.announce(config, run_id, round_)
             update_progress_artifact(progress, progress=100.0 * done / len(todo))
             if stages.should_stop(config, run_id, round_):
                 break
@@ -59,9 +63,11 @@ def improve(
 
 
 def main() -> None:  # pragma: no cover - thin CLI
+    from mmupt_core.live import run_watched
+
     args = arg_parser(__doc__, str(DEFAULT_CONFIG)).parse_args()
     cfg = load_config(args.config, args.set)
-    print(improve(cfg, args.rounds, args.run, args.from_run, args.from_round))
+    run_watched(cfg, args, lambda: improve(cfg, args.rounds, args.run, args.from_run, args.from_round))
 
 
 if __name__ == "__main__":

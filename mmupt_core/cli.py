@@ -4,6 +4,7 @@ mmupt runs
 mmupt show RUN
 mmupt config show conf/tiny.yaml --set sampling.n=16
 mmupt bootstrap --config conf/tiny.yaml
+mmupt probe --config conf/tiny.yaml
 """
 
 from __future__ import annotations
@@ -174,6 +175,46 @@ def bootstrap(config: ConfigOpt = "conf/tiny.yaml", set_: SetOpt = None) -> None
         progress.update(task, completed=cfg.bootstrap.steps)
     console.print(f"checkpoint: {path}")
     console.print({k: v for k, v in info.items() if k != "losses_every_50"})
+
+
+@app.command()
+def probe(
+    config: ConfigOpt = "conf/tiny.yaml",
+    set_: SetOpt = None,
+    checkpoint: Annotated[
+        str | None, typer.Option(help="a checkpoint folder (default: the config's base model)")
+    ] = None,
+) -> None:
+    """Label-free probe on the unlabeled pool, before any training: what majority voting can teach here."""
+    import torch
+
+    from mmupt_core.bootstrap import run_bootstrap
+    from mmupt_core.models import resolve_model
+    from mmupt_core.paths import cache_dir
+    from mmupt_core.pool import pool_items, world_path
+    from mmupt_core.probe import run_probe
+    from mmupt_core.sampling import load_images, requests_for
+    from mmupt_core.scoring import make_sampler
+
+    cfg = _load(config, set_)
+    torch.set_num_threads(cfg.model.threads)
+    if checkpoint is None and cfg.model.name_or_path == "tiny":
+        checkpoint = str(run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))[0])
+    checkpoint = checkpoint or str(resolve_model(cfg.model.name_or_path))
+    items, _ = pool_items(cfg)
+    items, images, _ = load_images(items)
+    result = run_probe(
+        make_sampler(cfg, checkpoint),
+        items,
+        requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
+        k=cfg.voting.n_votes or cfg.sampling.n,
+        temperature=cfg.sampling.temperature,
+        top_p=cfg.sampling.top_p,
+        max_tokens=cfg.sampling.max_tokens,
+        seed=cfg.sampling.seed + 104_729,
+    )
+    for line in result.lines():
+        console.print(line, markup=False, highlight=False)
 
 
 @config_app.command("show")

@@ -47,21 +47,42 @@ class ModelConfig(_Section):
 
 
 class WorldConfig(_Section):
-    """The embedded synthetic image world (used when model.name_or_path == 'tiny')."""
+    """The embedded synthetic image world (used when model.name_or_path == 'tiny'); see mmupt_core/world.py."""
 
+    # panels: one scene in several noisy panels (default); views: three occluded views (the negative control)
+    kind: Literal["panels", "views"] = "panels"
     seed: int = 0
     n_sft: int = Field(default=6000, ge=1)
     n_pool: int = Field(default=300, ge=1)
     n_eval: int = Field(default=300, ge=1)
+    # panels
+    panels: int = Field(default=5, ge=1, le=8)
+    panel_noise: list[float] = Field(
+        default_factory=lambda: [0.6, 0.1, 0.1, 0.1, 0.1],
+        description="per panel: the chance that each object's colour is drawn wrong",
+    )
+    route_prior: list[float] = Field(
+        default_factory=lambda: [0.3, 0.175, 0.175, 0.175, 0.175],
+        description="per panel: how often the first SFT's routes read it (the base's habit)",
+    )
+    # views
     min_shapes: int = Field(default=3, ge=1, le=9)
     max_shapes: int = Field(default=8, ge=1, le=9)
     occluders: int = Field(default=1, ge=0, le=3, description="occluded cells per view")
     route: Literal["cells", "bag"] = Field(default="bag", description="how a route transcribes its view")
 
     @model_validator(mode="after")
-    def _shapes_ordered(self) -> WorldConfig:
+    def _consistent(self) -> WorldConfig:
         if self.min_shapes > self.max_shapes:
             raise ValueError(f"min_shapes ({self.min_shapes}) must not exceed max_shapes ({self.max_shapes})")
+        for name in ("panel_noise", "route_prior"):
+            values = getattr(self, name)
+            if len(values) != self.panels:
+                raise ValueError(f"{name} has {len(values)} values for {self.panels} panels")
+            if any(not 0 <= v <= 1 for v in values):
+                raise ValueError(f"{name} values must lie in [0, 1], got {values}")
+        if sum(self.route_prior) <= 0:
+            raise ValueError("route_prior must give some route a positive weight")
         return self
 
 
@@ -71,9 +92,13 @@ class BootstrapConfig(_Section):
     seed: int = 0
     steps: int = Field(default=1200, ge=1)
     batch_size: int = Field(default=32, ge=1)
-    lr: float = Field(default=2e-3, gt=0)  # 2e-3 beat 1e-3 by 5-6 greedy points at 1200 steps (2 seeds)
+    # 2e-3 left the base blind to shapes (one-object probe: shape 0.33 after 400 steps, colour 0.76);
+    # 5e-4 reads both (1.00 / 0.55 at 400 steps, 1.00 / 0.995 at 800): bench/results/bootstrap.md
+    lr: float = Field(default=5e-4, gt=0)
     warmup_steps: int = Field(default=50, ge=0)
     synthesis_fraction: float = Field(default=0.1, ge=0, le=1)
+    # perception curriculum: "Describe panel C." -> "red blue blue." examples among the SFT batches
+    describe_fraction: float = Field(default=0.3, ge=0, le=1)
     # The bootstrap usually runs alone, where 2 threads take 0.20 s/step against 0.33 s for 1 on 2 cores.
     threads: int = Field(default=2, ge=1)
 

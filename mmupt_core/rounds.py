@@ -15,7 +15,15 @@ from mmupt_core.config import RunConfig, dump_config, load_config
 from mmupt_core.paths import run_dir
 from mmupt_core.preflight import preflight
 from mmupt_core.runlock import run_lock
-from mmupt_core.stages import ROUND_STAGES, SETUP_STAGES, STAGE_FUNCTIONS, Context, run_stage, stop_suggested
+from mmupt_core.stages import (
+    ROUND_STAGES,
+    SETUP_STAGES,
+    STAGE_FUNCTIONS,
+    Context,
+    announce_round,
+    run_stage,
+    stop_suggested,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +51,14 @@ def setup_stages(config: RunConfig, run_id: str) -> None:
     ctx = Context(config, run_id, 0)
     for stage in SETUP_STAGES:
         run_stage(ctx, stage, STAGE_FUNCTIONS[stage])
+    announce_round(ctx)
 
 
 def run_round(config: RunConfig, run_id: str, round_: int) -> None:
     ctx = Context(config, run_id, round_)
     for stage in ROUND_STAGES:
         run_stage(ctx, stage, STAGE_FUNCTIONS[stage])
+    announce_round(ctx)
 
 
 def run_rounds(
@@ -81,13 +91,19 @@ def arg_parser(description: str | None, default_config: str = "conf/tiny.yaml") 
     ap.add_argument("--from-run")
     ap.add_argument("--from-round", type=int)
     ap.add_argument("--set", action="append", default=[])
+    ap.add_argument(
+        "--verbose", "-v", action="store_true", help="every library's output on the terminal (no live view)"
+    )
     return ap
 
 
 def main() -> None:  # pragma: no cover - thin CLI
+    from mmupt_core.live import run_watched
+
     args = arg_parser(__doc__).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_rounds(load_config(args.config, args.set), args.rounds, args.run, args.from_run, args.from_round)
+    cfg = load_config(args.config, args.set)
+    run_watched(cfg, args, lambda: run_rounds(cfg, args.rounds, args.run, args.from_run, args.from_round))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Protocol
 import torch
 from PIL import Image
 
+from mmupt_core import events
 from mmupt_core.items import Item
 from mmupt_core.prompts import build_messages
 
@@ -155,6 +156,7 @@ class HFSampler:
                     tok.decode(kept, skip_special_tokens=True), "stop" if stop else "length", len(kept)
                 )
                 out[i].completions.extend([c] * (n if greedy else 1))
+            events.progress(min(start + self.batch_size, len(flat)), len(flat), "generations")
         return out
 
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from mmupt_core import tiny
+from mmupt_core import events, tiny
 from mmupt_core.answers import extract_answer
 from mmupt_core.bootstrap import run_bootstrap
 from mmupt_core.config import RunConfig
@@ -44,7 +44,9 @@ from mmupt_core.voting import vote
 
 log = logging.getLogger(__name__)
 ROUND_STAGES = ("synthesize", "sample", "vote", "train", "evaluate", "record")
-SETUP_STAGES = ("bootstrap", "load")
+# Round 0 is the base: its checkpoint, the pool, the label-free probe, and its scores (the baseline every
+# later round is compared with).
+SETUP_STAGES = ("bootstrap", "load", "probe", "evaluate")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
     store = ctx.store
     if not force and store.stage_done(ctx.run_id, ctx.round, stage, ctx.config_hash):
         log.info("%s round %d %s: done, skipped", ctx.run_id, ctx.round, stage)
+        events.emit("stage_end", run_id=ctx.run_id, round=ctx.round, stage=stage, ran=False, wall_s=0.0)
         return False
+    events.emit("stage_start", run_id=ctx.run_id, round=ctx.round, stage=stage)
     store.start_stage(ctx.run_id, ctx.round, stage, ctx.config_hash)
     _fault_point(ctx, stage, "before")
     start = time.perf_counter()
@@ -87,17 +91,28 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
         raise
     wall = time.perf_counter() - start
     _fault_point(ctx, stage, "after")
+    finishes = stage == ROUND_STAGES[-1] or (ctx.round == 0 and stage == SETUP_STAGES[-1])
     store.record_stage(
-        ctx.run_id,
-        ctx.round,
-        stage,
-        ctx.config_hash,
-        record,
-        wall_s=wall,
-        finishes_round=stage == ROUND_STAGES[-1] or (ctx.round == 0 and stage == SETUP_STAGES[-1]),
+        ctx.run_id, ctx.round, stage, ctx.config_hash, record, wall_s=wall, finishes_round=finishes
     )
     log.info("%s round %d %s: %.1fs", ctx.run_id, ctx.round, stage, wall)
+    events.emit("stage_end", run_id=ctx.run_id, round=ctx.round, stage=stage, ran=True, wall_s=wall)
     return True
+
+
+def announce_round(ctx: Context) -> None:
+    """A finished round's summary for whoever watches the run (events.py); round 0 also brings the probe's
+    verdict. Read from the store, so a resumed run announces what it skipped too."""
+    from mmupt_core.probe import ProbeResult
+    from mmupt_core.summary import round_summaries
+
+    if ctx.round == 0:
+        probe = {m["metric"]: m["value"] for m in ctx.store.metrics(ctx.run_id) if m["benchmark"] == "probe"}
+        if probe:
+            events.emit("note", run_id=ctx.run_id, lines=ProbeResult.from_metrics(probe).lines())
+    rows = {s.round: s for s in round_summaries(ctx.store, ctx.run_id)}
+    if ctx.round in rows:
+        events.emit("round_end", run_id=ctx.run_id, round=ctx.round, summary=rows[ctx.round])
 
 
 def _fault_point(ctx: Context, stage: str, when: str) -> None:
@@ -119,7 +134,13 @@ def bootstrap_stage(ctx: Context) -> StageRecord:
     """Round 0: the base checkpoint (the tiny model's first SFT, cached; or the configured model path)."""
     cfg = ctx.config
     if cfg.model.name_or_path == "tiny":
-        path, info = run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
+        steps = cfg.bootstrap.steps
+        path, info = run_bootstrap(
+            cfg,
+            world_path(cfg),
+            cache_dir("bootstrap"),
+            on_step=lambda k, _: events.progress(k + 1, steps, "steps"),
+        )
         metrics = [
             {"benchmark": "bootstrap", "metric": k, "value": float(info[k]), "n": None}
             for k in ("wall_s", "params", "steps", "loss_last")
@@ -135,6 +156,34 @@ def load_stage(ctx: Context) -> StageRecord:
     """Round 0: register the unlabeled pool; items that cannot be used go to rejected_items with a reason."""
     items, rejected = pool_items(ctx.config)
     return StageRecord(items=[item_row(it) for it in items], rejected_items=rejected)
+
+
+def probe_stage(ctx: Context) -> StageRecord:
+    """Round 0: what majority voting can teach the base on the unlabeled pool, from agreement alone (probe.py)."""
+    from mmupt_core.probe import run_probe
+
+    cfg = ctx.config
+    _set_threads(cfg)
+    pool, images, rejected = load_images(stored_pool(ctx))
+    ck = ctx.store.checkpoint(ctx.run_id, 0)
+    if ck is None:
+        raise ValueError(f"run {ctx.run_id!r} has no base checkpoint; run the bootstrap first")
+    result = run_probe(
+        make_sampler(cfg, ck["path"]),
+        pool,
+        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
+        k=cfg.voting.n_votes or cfg.sampling.n,
+        temperature=cfg.sampling.temperature,
+        top_p=cfg.sampling.top_p,
+        max_tokens=cfg.sampling.max_tokens,
+        seed=cfg.sampling.seed + 104_729,
+    )
+    for line in result.lines():
+        log.info("%s: %s", ctx.run_id, line)
+    metrics = [
+        {"benchmark": "probe", "metric": k, "value": v, "n": result.n} for k, v in result.metrics().items()
+    ]
+    return StageRecord(metrics=metrics, rejected_items=rejected)
 
 
 # -- the round -----------------------------------------------------------------------------------------------
@@ -399,6 +448,7 @@ def record_stage(ctx: Context) -> StageRecord:
 STAGE_FUNCTIONS: dict[str, Callable[[Context], StageRecord]] = {
     "bootstrap": bootstrap_stage,
     "load": load_stage,
+    "probe": probe_stage,
     "synthesize": synthesize_stage,
     "sample": sample_stage,
     "vote": vote_stage,

@@ -1,6 +1,6 @@
 """Build the embedded tiny Qwen2.5-VL: a locally trained byte-level BPE tokenizer with the Qwen special tokens and
-a Qwen2-VL chat template, a tiny `Qwen2_5_VLConfig`, and a processor whose pixel limits give 27 image tokens for
-the world's 756x28 images. Everything loads back through `AutoProcessor` / `AutoModelForImageTextToText`.
+a Qwen2-VL chat template, a tiny `Qwen2_5_VLConfig`, and a processor whose pixel limits keep the worlds' images
+at their size (one image token per 28-px cell: 15 for the 84x140 panel images, 27 for the 756x28 views). Everything loads back through `AutoProcessor` / `AutoModelForImageTextToText`.
 
 The bootstrap ("first SFT") lives in `mmupt_core.bootstrap`.
 """
@@ -26,6 +26,7 @@ from transformers import (
 )
 
 from mmupt_core import world
+from mmupt_core.config import WorldConfig
 from mmupt_core.prompts import DIRECT_SYNTHESIS_PROMPT, IN_CONTEXT_SYNTHESIS_PROMPT, PAPER_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -62,26 +63,23 @@ CHAT_TEMPLATE = (
     "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-# 756x28 = 21168 px: a multiple of 28 on both sides, so smart_resize keeps it and gives 27x1 merged tokens.
+# Multiples of 28 on both sides within these bounds are kept as they are by smart_resize (756x28 -> 27x1 merged
+# tokens, 84x140 -> 3x5).
 TINY_MIN_PIXELS = 28 * 28 * 4
 TINY_MAX_PIXELS = 28 * 28 * 27
-IMAGE_TOKENS = 27
 
 
 def _corpus(seed: int = 0) -> list[str]:
-    """Text the tokenizer is trained on: every grammar question, route texts, prompts and chat scaffolding."""
+    """Text the tokenizer is trained on: both worlds' questions and route texts, prompts and chat scaffolding
+    (one tokenizer for every world kind)."""
     rng = random.Random(seed)
     suffix = PAPER_SUFFIX
     lines = [SYSTEM_PROMPT, DIRECT_SYNTHESIS_PROMPT, suffix, "system\nuser\nassistant\n"]
-    questions = [q.text for q in world.all_questions()]
-    lines += questions
-    lines += [IN_CONTEXT_SYNTHESIS_PROMPT.format(question=q) for q in questions]
-    cfg = world.WorldConfig()
-    for _ in range(400):
-        scene = world.make_scene(rng, cfg)
-        q = world.make_question(rng)
-        lines += [world.route_text(scene, q, v, route) for v in range(3) for route in ("bag", "cells")]
-        lines.append(q.text + suffix)
+    for cfg in (WorldConfig(kind="panels"), WorldConfig(kind="views")):
+        questions = [q.text for q in world.all_questions(cfg)]
+        lines += questions + [q + suffix for q in questions]
+        lines += [IN_CONTEXT_SYNTHESIS_PROMPT.format(question=q) for q in questions]
+        lines += world.kind(cfg).corpus(rng, cfg)
     lines += ["The answer is 3.", "the answer is (B)", "Answer: 12", "0 1 2 3 4 5 6 7 8 9"]
     return lines
 

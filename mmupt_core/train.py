@@ -142,6 +142,23 @@ def _summarize(history: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def _progress_callback():
+    """TRL's step logs go to this module's logger (the run's log file, Prefect's run logs), not to stdout, and
+    each optimizer step is a progress event for the terminal view."""
+    from transformers import TrainerCallback
+
+    from mmupt_core import events
+
+    class StepLog(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            events.progress(state.global_step, state.max_steps, "steps")
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            log.info("step %d: %s", state.global_step, logs)
+
+    return StepLog()
+
+
 def _rank_zero() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -183,6 +200,10 @@ def train_round(
         train_dataset=build_dataset(items, suffix, image_first),
         processing_class=processor,
     )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # with disable_tqdm it prints every log dict to stdout
+    trainer.add_callback(_progress_callback())
     trainer.train()
     metrics = _summarize(trainer.state.log_history)
     metrics["steps"] = float(trainer.state.global_step)

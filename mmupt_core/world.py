@@ -1,252 +1,96 @@
-"""The embedded synthetic image world: seeded scenes of coloured shapes, seen through three occluded views.
+"""The embedded synthetic image world: seeded scenes, splits, and ground truth (for evaluation only).
 
-Why three views: majority voting can only teach what the majority of samples knows better than the model's
-single best guess (DESIGN §4). Here each image shows the same scene three times (views A, B, C, told apart by
-their grey level), and in every view one random cell is covered by a black occluder. A reasoning route reads
-one view, so its count misses whatever that view hides; different views hide different cells, so routes make
-*independent* errors from different image evidence, and a majority over sampled routes can beat greedy decoding.
+Two kinds (`world.kind`), with one interface (world_panels.py, world_views.py):
+- `panels` (default): one scene drawn in several panels, each with its own colour noise; a reasoning route reads
+  one panel. The base's favourite route reads the noisiest panel, so a majority over sampled routes beats greedy
+  decoding: the self-consistency gap majority voting needs.
+- `views`: the earlier world of three occluded views, kept as the negative control.
 
-Each view is a strip of nine 28x28 cells, and the three strips sit in one row (a 756x28 image), so with
-Qwen2.5-VL's 14-px patches merged 2x2 every image token sees exactly one cell (27 image tokens). A route first
-transcribes its view cell by cell (" rc" = red circle, " ." = empty, " #" = occluded), then counts over its own
-transcription: one row of cells keeps "cell j of view v" at a fixed rotary offset from transcription step j, which
-a tiny model can learn, where a 2-D grid or counting straight from image tokens was at the blind prior.
-
-Splits: `sft` (labeled, bootstrap only), `pool` (unlabeled; answers written apart to pool_answers.jsonl and
-never read by a reward), `eval` (labeled, held out).
+Splits: `sft` (labeled, bootstrap only), `pool` (unlabeled; answers written apart to pool_answers.jsonl and never
+read by a reward), `eval` (labeled, held out).
 
     python -m mmupt_core.world   # writes the default world under .mmupt/cache and prints its stats
 """
 
 from __future__ import annotations
 
-import io
 import json
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
+from types import ModuleType
 
-from PIL import Image, ImageDraw
-
+from mmupt_core import world_panels, world_views
 from mmupt_core.config import WorldConfig
 from mmupt_core.items import Item, make_item_id, read_items, write_jsonl
-
-SHAPES = ("circle", "square", "triangle")
-PLURAL = {"circle": "circles", "square": "squares", "triangle": "triangles"}
-COLOURS = {"red": (215, 40, 40), "green": (40, 165, 60), "blue": (45, 75, 215), "yellow": (225, 195, 35)}
-VIEW_NAMES = ("A", "B", "C")
-VIEW_BACKGROUND = (235, 185, 135)  # grey levels tell the views apart without clashing with shape colours
-OCCLUDER = (15, 15, 15)
-CELL = 28
-CELLS = 9  # per view, in one row
-VIEW_PX = CELL * CELLS
-EMPTY, HIDDEN = ".", "#"
-QUESTION_TYPES = ("shape", "colour", "total", "difference")
-
-
-@dataclass(frozen=True)
-class Obj:
-    shape: str
-    colour: str
-
-
-@dataclass(frozen=True)
-class Scene:
-    objects: tuple[Obj, ...]
-    # per view: the cell of each object (same order as objects) and the occluded cells
-    cells: tuple[tuple[int, ...], ...]
-    occluded: tuple[tuple[int, ...], ...]
-
-    def visible(self, view: int) -> list[Obj]:
-        return [
-            o for o, c in zip(self.objects, self.cells[view], strict=True) if c not in self.occluded[view]
-        ]
-
-
-@dataclass(frozen=True)
-class Question:
-    kind: str
-    text: str
-    targets: tuple[str, ...]  # the shape(s) or colour counted; empty for totals
-
-
-def make_scene(rng: random.Random, cfg: WorldConfig, n_views: int = 3) -> Scene:
-    n = rng.randint(cfg.min_shapes, cfg.max_shapes)
-    objects = tuple(Obj(rng.choice(SHAPES), rng.choice(list(COLOURS))) for _ in range(n))
-    cells, occluded = [], []
-    for _ in range(n_views):
-        cells.append(tuple(rng.sample(range(CELLS), n)))
-        occluded.append(tuple(sorted(rng.sample(range(CELLS), cfg.occluders))))
-    return Scene(objects, tuple(cells), tuple(occluded))
-
-
-def count(objects: list[Obj] | tuple[Obj, ...], q: Question) -> int:
-    """The answer to q over the given objects (all of them for the truth, one view's visible ones for a route)."""
-    if q.kind == "total":
-        return len(objects)
-    if q.kind == "shape":
-        return sum(o.shape == q.targets[0] for o in objects)
-    if q.kind == "colour":
-        return sum(o.colour == q.targets[0] for o in objects)
-    a = sum(o.shape == q.targets[0] for o in objects)
-    b = sum(o.shape == q.targets[1] for o in objects)
-    return abs(a - b)
-
-
-def make_question(rng: random.Random, kind: str | None = None) -> Question:
-    kind = kind or rng.choice(QUESTION_TYPES)
-    if kind == "shape":
-        s = rng.choice(SHAPES)
-        return Question(kind, f"How many {PLURAL[s]} are there?", (s,))
-    if kind == "colour":
-        c = rng.choice(list(COLOURS))
-        return Question(kind, f"How many {c} shapes are there?", (c,))
-    if kind == "total":
-        return Question(kind, "How many shapes are there in total?", ())
-    a, b = rng.sample(SHAPES, 2)
-    return Question(
-        kind, f"What is the difference between the number of {PLURAL[a]} and {PLURAL[b]}?", (a, b)
-    )
-
-
-def all_questions() -> list[Question]:
-    """Every question the grammar can produce (the synthesis targets and the near-duplicate reference)."""
-    qs = [Question("shape", f"How many {PLURAL[s]} are there?", (s,)) for s in SHAPES]
-    qs += [Question("colour", f"How many {c} shapes are there?", (c,)) for c in COLOURS]
-    qs.append(Question("total", "How many shapes are there in total?", ()))
-    qs += [
-        Question(
-            "difference", f"What is the difference between the number of {PLURAL[a]} and {PLURAL[b]}?", (a, b)
-        )
-        for a in SHAPES
-        for b in SHAPES
-        if a != b
-    ]
-    return qs
-
-
-def parse_question(text: str) -> Question | None:
-    """The grammar question with this exact text, or None when the text is not one the world can answer."""
-    norm = " ".join(text.split()).strip()
-    return next((q for q in all_questions() if q.text == norm), None)
-
-
-def cell_code(obj: Obj) -> str:
-    return obj.colour[0] + obj.shape[0]
-
-
-_COLOUR_ORDER = {c: k for k, c in enumerate(COLOURS)}
-_SHAPE_ORDER = {s: k for k, s in enumerate(SHAPES)}
-
-
-def transcribe(scene: Scene, view: int, route: str = "bag") -> str:
-    """One view as codes (colour+shape initials). "cells": cell by cell, '.' empty, '#' occluded.
-    "bag": the visible objects only, in a fixed colour-then-shape order ('-' when none)."""
-    if route == "bag":
-        seen = sorted(scene.visible(view), key=lambda o: (_COLOUR_ORDER[o.colour], _SHAPE_ORDER[o.shape]))
-        return " ".join(cell_code(o) for o in seen) or "-"
-    by_cell = {c: o for o, c in zip(scene.objects, scene.cells[view], strict=True)}
-    codes = []
-    for cell in range(CELLS):
-        if cell in scene.occluded[view]:
-            codes.append(HIDDEN)
-        else:
-            codes.append(cell_code(by_cell[cell]) if cell in by_cell else EMPTY)
-    return " ".join(codes)
-
-
-def route_text(scene: Scene, q: Question, view: int, route: str = "bag") -> str:
-    """The SFT target for one reasoning route: transcribe one view, count over it, box the answer."""
-    seen = scene.visible(view)
-    head = f"View {VIEW_NAMES[view]}: {transcribe(scene, view, route)} |"
-    k = count(seen, q)
-    if q.kind == "total":
-        return f"{head} {k} shapes. \\boxed{{{k}}}"
-    if q.kind == "shape":
-        return f"{head} {k} {PLURAL[q.targets[0]]}. \\boxed{{{k}}}"
-    if q.kind == "colour":
-        return f"{head} {k} {q.targets[0]}. \\boxed{{{k}}}"
-    a = sum(o.shape == q.targets[0] for o in seen)
-    b = sum(o.shape == q.targets[1] for o in seen)
-    tail = f"{a} {PLURAL[q.targets[0]]}, {b} {PLURAL[q.targets[1]]}, difference {abs(a - b)}."
-    return f"{head} {tail} \\boxed{{{abs(a - b)}}}"
-
-
-def render(scene: Scene, rng: random.Random) -> Image.Image:
-    """Draw the three views side by side, with per-view jitter in size, position and colour."""
-    img = Image.new("RGB", (VIEW_PX * len(scene.cells), CELL))
-    draw = ImageDraw.Draw(img)
-    for v, cells in enumerate(scene.cells):
-        x0 = v * VIEW_PX
-        bg = VIEW_BACKGROUND[v]
-        draw.rectangle([x0, 0, x0 + VIEW_PX - 1, CELL - 1], fill=(bg, bg, bg))
-        for obj, cell in zip(scene.objects, cells, strict=True):
-            cx = x0 + cell * CELL + CELL // 2 + rng.randint(-2, 2)
-            cy = CELL // 2 + rng.randint(-2, 2)
-            r = rng.randint(7, 11)
-            colour = tuple(max(0, min(255, c + rng.randint(-20, 20))) for c in COLOURS[obj.colour])
-            if obj.shape == "circle":
-                draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
-            elif obj.shape == "square":
-                draw.rectangle([cx - r + 1, cy - r + 1, cx + r - 1, cy + r - 1], fill=colour)
-            else:
-                draw.polygon([(cx, cy - r), (cx - r, cy + r - 1), (cx + r, cy + r - 1)], fill=colour)
-        for occ in scene.occluded[v]:
-            ox = x0 + occ * CELL
-            draw.rectangle([ox, 0, ox + CELL - 1, CELL - 1], fill=OCCLUDER)
-    return img
-
-
-def _png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
-
-
-def scene_meta(scene: Scene, q: Question, route: str = "bag") -> dict:
-    return {
-        "type": q.kind,
-        "objects": [[o.shape, o.colour] for o in scene.objects],
-        "cells": [list(c) for c in scene.cells],
-        "occluded": [list(o) for o in scene.occluded],
-        "targets": list(q.targets),
-        "routes": [route_text(scene, q, v, route) for v in range(len(scene.cells))],
-    }
-
+from mmupt_core.world_base import Question, png
 
 SPLIT_SEED_OFFSET = {"sft": 1, "pool": 2, "eval": 3}
 
 
-def generate_split(cfg: WorldConfig, split: str, n: int, image_dir: Path) -> list[tuple[Item, dict]]:
-    """n items of one split, deterministic in (cfg, split); returns (item, scene meta) pairs."""
+def kind(cfg: WorldConfig) -> ModuleType:
+    """The module that draws this world's scenes, questions and routes."""
+    return world_panels if cfg.kind == "panels" else world_views
+
+
+def route_names(cfg: WorldConfig) -> list[str]:
+    module = kind(cfg)
+    names = world_panels.PANEL_NAMES[: cfg.panels] if cfg.kind == "panels" else world_views.VIEW_NAMES
+    return [module.ROUTE_PREFIX.format(name=n) for n in names]
+
+
+def route_weights(cfg: WorldConfig) -> list[float]:
+    """How often the first SFT takes each route (the base's habits)."""
+    return list(cfg.route_prior) if cfg.kind == "panels" else [1.0] * len(world_views.VIEW_NAMES)
+
+
+def all_questions(cfg: WorldConfig | None = None) -> list[Question]:
+    """Every question the grammar can produce (the synthesis targets and the near-duplicate reference)."""
+    return kind(cfg or WorldConfig()).all_questions()
+
+
+def parse_question(text: str, cfg: WorldConfig | None = None) -> Question | None:
+    """The grammar question with this exact text, or None when the text is not one the world can answer."""
+    norm = " ".join(text.split()).strip()
+    return next((q for q in all_questions(cfg) if q.text == norm), None)
+
+
+def generate_split(
+    cfg: WorldConfig, split: str, n: int, image_dir: Path, clean: bool = False
+) -> list[tuple[Item, dict]]:
+    """n items of one split, deterministic in (cfg, split); returns (item, scene meta) pairs. `clean` draws
+    the same kind of scenes with no noise (the perception control)."""
+    module = kind(cfg)
     rng = random.Random(cfg.seed * 1000 + SPLIT_SEED_OFFSET[split])
     image_dir.mkdir(parents=True, exist_ok=True)
     out = []
     for k in range(n):
-        scene = make_scene(rng, cfg)
-        q = make_question(rng)
-        data = _png(render(scene, rng))
-        item_id = make_item_id(data, q.text)
+        scene = module.make_scene(rng, cfg, clean)
+        q = module.make_question(rng)
+        data = png(module.render(scene, rng))
+        meta = module.scene_meta(scene, q, cfg)
         name = f"{split}-{k:05d}.png"
         (image_dir / name).write_bytes(data)
         item = Item(
-            item_id=item_id,
+            item_id=make_item_id(data, q.text),
             source=f"world:{split}",
             image=f"images/{name}",
             question=q.text,
-            answer=str(count(scene.objects, q)),
+            answer=module.truth(meta, q),
             split=split,
             meta={"type": q.kind},
         )
-        out.append((item, scene_meta(scene, q, cfg.route)))
+        out.append((item, meta))
     return out
 
 
-def world_dir(cfg: WorldConfig, root: Path) -> Path:
-    from hashlib import sha256
+WORLD_FORMAT = 2  # the files a world folder holds (2: pool_scenes with each route's answer)
 
-    key = sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+
+def world_dir(cfg: WorldConfig, root: Path) -> Path:
+    payload = {**cfg.model_dump(mode="json"), "format": WORLD_FORMAT}
+    key = sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     return root / f"world-{key}"
 
 
@@ -260,14 +104,12 @@ def build_world(cfg: WorldConfig, root: Path) -> Path:
     for split, n in sizes.items():
         rows = generate_split(cfg, split, n, out / "images")
         if split == "pool":
-            # The pool is unlabeled: its answers live in a separate file that only diagnostics read.
+            # The pool is unlabeled: its answers and scenes live in separate files that only diagnostics read.
             write_jsonl(
                 out / "pool_answers.jsonl", [{"item_id": it.item_id, "answer": it.answer} for it, _ in rows]
             )
-            write_jsonl(
-                out / "pool.jsonl",
-                [{**it.to_row(), "answer": None} for it, _ in rows],
-            )
+            write_jsonl(out / "pool_scenes.jsonl", [_scene_row(it, m) for it, m in rows])
+            write_jsonl(out / "pool.jsonl", [{**it.to_row(), "answer": None} for it, _ in rows])
         else:
             write_jsonl(out / f"{split}.jsonl", [{**it.to_row(), "meta": meta} for it, meta in rows])
     # Written last: its presence marks a complete world.
@@ -275,8 +117,34 @@ def build_world(cfg: WorldConfig, root: Path) -> Path:
     return out
 
 
+def _scene_row(item: Item, meta: dict) -> dict:
+    """What diagnostics may read of a pool scene: its objects and each route's own answer."""
+    keep = ("objects", "colours", "route_answers")
+    return {
+        "image": Path(item.image).name,
+        "item_id": item.item_id,
+        **{k: meta[k] for k in keep if k in meta},
+    }
+
+
+def build_clean_control(cfg: WorldConfig, root: Path, n: int) -> Path:
+    """Eval-like items with no noise at all (labeled): perception measured apart from the world's noise."""
+    out = world_dir(cfg, root).with_name(world_dir(cfg, root).name + f"-clean{n}")
+    if (out / "eval.jsonl").is_file():
+        return out
+    rows = generate_split(cfg, "eval", n, out / "images", clean=True)
+    write_jsonl(out / "eval.jsonl", [{**it.to_row(), "meta": meta} for it, meta in rows])
+    return out
+
+
 def load_split(world: Path, split: str) -> list[Item]:
     return read_items(world / f"{split}.jsonl")
+
+
+def load_metas(world: Path, split: str) -> dict[str, dict]:
+    """Scene metadata (routes, per-route answers) of a labeled split, by item id."""
+    rows = [json.loads(line) for line in (world / f"{split}.jsonl").read_text().splitlines() if line]
+    return {r["item_id"]: r["meta"] for r in rows}
 
 
 def load_pool_answers(world: Path) -> dict[str, str]:
@@ -285,8 +153,8 @@ def load_pool_answers(world: Path) -> dict[str, str]:
     return {r["item_id"]: r["answer"] for r in rows}
 
 
-def pool_scenes(cfg: WorldConfig, world: Path) -> dict[str, list[list[str]]]:
-    """Hidden: the objects of every pool scene, keyed by image file name (diagnostics of synthetic questions).
+def pool_scenes(cfg: WorldConfig, world: Path) -> dict[str, dict]:
+    """Hidden: every pool scene, keyed by image file name (diagnostics of synthetic questions).
 
     Worlds built before this file existed get it on first use, regenerated from the same seed in a scratch
     folder, so the live images are never rewritten.
@@ -297,9 +165,9 @@ def pool_scenes(cfg: WorldConfig, world: Path) -> dict[str, list[list[str]]]:
 
         with tempfile.TemporaryDirectory(dir=world) as tmp:
             rows = generate_split(cfg, "pool", cfg.n_pool, Path(tmp))
-        write_jsonl(path, [{"image": Path(it.image).name, "objects": m["objects"]} for it, m in rows])
+        write_jsonl(path, [_scene_row(it, m) for it, m in rows])
     rows = [json.loads(line) for line in path.read_text().splitlines() if line]
-    return {r["image"]: r["objects"] for r in rows}
+    return {r["image"]: r for r in rows}
 
 
 def synthetic_answers(cfg: WorldConfig, world: Path, items: list[Item]) -> dict[str, str]:
@@ -307,10 +175,10 @@ def synthetic_answers(cfg: WorldConfig, world: Path, items: list[Item]) -> dict[
     scenes = pool_scenes(cfg, world)
     out = {}
     for it in items:
-        q = parse_question(it.question)
-        objects = scenes.get(Path(it.image).name)
-        if q is not None and objects is not None:
-            out[it.item_id] = str(count([Obj(s, c) for s, c in objects], q))
+        q = parse_question(it.question, cfg)
+        row = scenes.get(Path(it.image).name)
+        if q is not None and row is not None:
+            out[it.item_id] = kind(cfg).truth(row, q)
     return out
 
 

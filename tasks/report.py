@@ -8,7 +8,7 @@ from prefect.cache_policies import NO_CACHE
 
 from mmupt_core.config import RunConfig
 from mmupt_core.report import artifact_key, round_rows, summary_markdown
-from mmupt_core.stages import Context
+from mmupt_core.stages import Context, announce_round
 
 
 @task(name="round-artifact", cache_policy=NO_CACHE)
@@ -28,3 +28,9 @@ def summary_artifact(config: RunConfig, run_id: str) -> str:
         markdown=text, key=artifact_key(run_id, "summary"), description=f"{run_id}: summary"
     )
     return text
+
+
+@task(name="announce", cache_policy=NO_CACHE)
+def announce(config: RunConfig, run_id: str, round_: int) -> None:
+    """The finished round's line (round 0: the probe's verdict too) for the terminal view."""
+    announce_round(Context(config, run_id, round_))

@@ -38,6 +38,12 @@ def load(config: RunConfig, run_id: str) -> dict:
     return _run(config, run_id, 0, "load")
 
 
+@task(name="probe", cache_policy=NO_CACHE, tags=["gpu"])
+def probe(config: RunConfig, run_id: str) -> dict:
+    """Round 0: the label-free probe of the base on the unlabeled pool."""
+    return _run(config, run_id, 0, "probe")
+
+
 @task(name="synthesize", cache_policy=NO_CACHE, tags=["gpu"])
 def synthesize(config: RunConfig, run_id: str, round_: int) -> dict:
     """The model writes new questions about the pool's images; filtered, with provenance (off: no-op)."""
@@ -64,7 +70,7 @@ def train(config: RunConfig, run_id: str, round_: int) -> dict:
 
 @task(name="evaluate", cache_policy=NO_CACHE, tags=["gpu"])
 def evaluate(config: RunConfig, run_id: str, round_: int) -> dict:
-    """Score the round's checkpoint on the held-out benchmark."""
+    """Score the round's checkpoint (round 0: the base) on the held-out benchmarks."""
     return _run(config, run_id, round_, "evaluate")
 
 

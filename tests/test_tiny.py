@@ -27,14 +27,14 @@ def test_chat_template_renders_qwen_style():
     assert text.endswith("<|im_start|>assistant\n")
 
 
-def test_processor_gives_27_image_tokens():
+def test_processor_gives_one_image_token_per_cell():
     tok = tiny.build_tokenizer()
     proc = tiny.build_processor(tok)
-    img = Image.new("RGB", (756, 28))
     text = proc.apply_chat_template(build_messages("q"), add_generation_prompt=True, tokenize=False)
-    batch = proc(text=[text], images=[img], return_tensors="pt")
-    assert batch["image_grid_thw"].tolist() == [[1, 2, 54]]
-    assert int((batch["input_ids"] == tok.convert_tokens_to_ids("<|image_pad|>")).sum()) == tiny.IMAGE_TOKENS
+    for size, grid, tokens in (((84, 140), [1, 10, 6], 15), ((756, 28), [1, 2, 54], 27)):
+        batch = proc(text=[text], images=[Image.new("RGB", size)], return_tensors="pt")
+        assert batch["image_grid_thw"].tolist() == [grid]
+        assert int((batch["input_ids"] == tok.convert_tokens_to_ids("<|image_pad|>")).sum()) == tokens
 
 
 def test_model_saves_and_loads_back(tmp_path):
@@ -50,6 +50,28 @@ def test_model_saves_and_loads_back(tmp_path):
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert proc2.tokenizer.chat_template == tiny.CHAT_TEMPLATE
+
+
+def test_encoded_batches_equal_the_processors(tmp_path):
+    """Tokenising once (bootstrap.Encoder) gives the batch the processor gives, labels included."""
+    path = world.build_world(WorldConfig(n_sft=4, n_pool=2, n_eval=2), tmp_path)
+    items, metas, images = bootstrap.load_world_split(path, "sft")
+    tok = tiny.build_tokenizer()
+    proc = tiny.build_processor(tok)
+    examples = [
+        bootstrap.Example(
+            images[it.item_id],
+            build_messages(it.question, PAPER_SUFFIX, False),
+            metas[it.item_id]["routes"][k],
+        )
+        for k, it in enumerate(items)
+    ]
+    enc = bootstrap.Encoder(proc)
+    mine = enc.collate([enc.encode(e) for e in examples])
+    theirs = bootstrap.collate(proc, examples)
+    for key in ("input_ids", "attention_mask", "labels", "image_grid_thw", "mm_token_type_ids"):
+        assert torch.equal(mine[key], theirs[key]), key
+    assert torch.allclose(mine["pixel_values"], theirs["pixel_values"], atol=2e-3)  # stored in half precision
 
 
 def test_a_few_bootstrap_steps_lower_the_loss(tmp_path):

@@ -3,15 +3,16 @@ import random
 
 from PIL import Image
 
-from mmupt_core import world
+from mmupt_core import world, world_panels, world_views
 from mmupt_core.config import WorldConfig
 from mmupt_core.items import read_items
 
 CFG = WorldConfig(n_sft=40, n_pool=20, n_eval=20)
+VIEWS = WorldConfig(kind="views", n_sft=40, n_pool=20, n_eval=20)
 
 
 def _recount(meta: dict) -> int:
-    """An independent recount from the scene description, not using world.count."""
+    """An independent recount from the scene description, not using world_views.count."""
     objs = meta["objects"]
     t = meta["targets"]
     kind = meta["type"]
@@ -25,17 +26,53 @@ def _recount(meta: dict) -> int:
 
 
 def test_generator_is_deterministic(tmp_path):
-    a = world.build_world(CFG, tmp_path / "a")
-    b = world.build_world(CFG, tmp_path / "b")
-    for split in ("sft", "pool", "eval"):
-        assert (a / f"{split}.jsonl").read_text() == (b / f"{split}.jsonl").read_text()
-    assert (a / "images" / "eval-00003.png").read_bytes() == (b / "images" / "eval-00003.png").read_bytes()
-    other = world.build_world(CFG.model_copy(update={"seed": 1}), tmp_path / "c")
-    assert (other / "eval.jsonl").read_text() != (a / "eval.jsonl").read_text()
+    for cfg in (CFG, VIEWS):
+        a = world.build_world(cfg, tmp_path / "a")
+        b = world.build_world(cfg, tmp_path / "b")
+        for split in ("sft", "pool", "eval"):
+            assert (a / f"{split}.jsonl").read_text() == (b / f"{split}.jsonl").read_text()
+        assert (a / "images" / "eval-00003.png").read_bytes() == (
+            b / "images" / "eval-00003.png"
+        ).read_bytes()
+        other = world.build_world(cfg.model_copy(update={"seed": 1}), tmp_path / "c")
+        assert (other / "eval.jsonl").read_text() != (a / "eval.jsonl").read_text()
 
 
-def test_answers_match_an_independent_recount(tmp_path):
+def _read(colours: list[str], kind: str, target: str) -> str:
+    """An independent reading of one row of colours, not using world_panels.answer."""
+    if kind == "colour":
+        return colours[["circle", "square", "triangle"].index(target)]
+    return str(colours.count(target))
+
+
+def test_panel_answers_and_routes_match_an_independent_reading(tmp_path):
     path = world.build_world(CFG, tmp_path)
+    for split in ("sft", "eval"):
+        for line in (path / f"{split}.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            meta = row["meta"]
+            kind, target = meta["type"], meta["targets"][0]
+            assert row["answer"] == _read(meta["colours"], kind, target)
+            for v, (route, panel) in enumerate(zip(meta["routes"], meta["panels"], strict=True)):
+                # a route reads its own panel, right or wrong: it ends with that panel's answer
+                own = _read(panel, kind, target)
+                assert route.startswith(f"Panel {'ABCDE'[v]}:") and route.endswith("\\boxed{" + own + "}")
+                assert meta["route_answers"][v] == own
+
+
+def test_panel_noise_is_per_panel_and_the_clean_control_has_none():
+    cfg = WorldConfig(panel_noise=[1.0, 0.0, 0.0, 0.0, 0.0])
+    rng = random.Random(0)
+    for _ in range(50):
+        scene = world_panels.make_scene(rng, cfg)
+        assert all(a != b for a, b in zip(scene.panels[0], scene.colours, strict=True))  # always wrong
+        assert all(p == scene.colours for p in scene.panels[1:])
+        clean = world_panels.make_scene(rng, cfg, clean=True)
+        assert all(p == clean.colours for p in clean.panels)
+
+
+def test_views_answers_match_an_independent_recount(tmp_path):
+    path = world.build_world(VIEWS, tmp_path)
     for split in ("sft", "eval"):
         for line in (path / f"{split}.jsonl").read_text().splitlines():
             row = json.loads(line)
@@ -53,29 +90,31 @@ def test_answers_match_an_independent_recount(tmp_path):
 
 
 def test_pool_answers_are_stored_apart(tmp_path):
-    path = world.build_world(CFG, tmp_path)
-    pool = read_items(path / "pool.jsonl")
-    assert all(it.answer is None for it in pool)
-    assert all("objects" not in it.meta for it in pool)
-    hidden = world.load_pool_answers(path)
-    assert set(hidden) == {it.item_id for it in pool}
+    for cfg in (CFG, VIEWS):
+        path = world.build_world(cfg, tmp_path / cfg.kind)
+        pool = read_items(path / "pool.jsonl")
+        assert all(it.answer is None for it in pool)
+        assert all(set(it.meta) == {"type"} for it in pool)
+        hidden = world.load_pool_answers(path)
+        assert set(hidden) == {it.item_id for it in pool}
 
 
 def test_images_are_the_documented_size_and_splits_go_through_the_item_loader(tmp_path):
-    path = world.build_world(CFG, tmp_path)
-    items = world.load_split(path, "eval")
-    assert len(items) == CFG.n_eval
-    with Image.open(items[0].image) as im:
-        assert im.size == (756, 28) and im.mode == "RGB"
-    assert len({it.item_id for it in items}) == len(items)
+    for cfg, size in ((CFG, (84, 140)), (VIEWS, (756, 28))):
+        path = world.build_world(cfg, tmp_path / cfg.kind)
+        items = world.load_split(path, "eval")
+        assert len(items) == cfg.n_eval
+        with Image.open(items[0].image) as im:
+            assert im.size == size and im.mode == "RGB"
+        assert len({it.item_id for it in items}) == len(items)
 
 
 def test_transcription_lists_every_cell_of_the_view():
     rng = random.Random(1)
-    scene = world.make_scene(rng, WorldConfig())
+    scene = world_views.make_scene(rng, VIEWS)
     for v in range(3):
-        codes = world.transcribe(scene, v, "cells").split()
-        assert len(codes) == world.CELLS
+        codes = world_views.transcribe(scene, v, "cells").split()
+        assert len(codes) == world_views.CELLS
         assert all(codes[c] == "#" for c in scene.occluded[v])
         for obj, cell in zip(scene.objects, scene.cells[v], strict=True):
             if cell not in scene.occluded[v]:
@@ -86,11 +125,11 @@ def test_transcription_lists_every_cell_of_the_view():
 def test_route_differs_from_truth_only_through_occlusion():
     rng = random.Random(0)
     for _ in range(200):
-        scene = world.make_scene(rng, WorldConfig())
-        q = world.make_question(rng)
+        scene = world_views.make_scene(rng, VIEWS)
+        q = world_views.make_question(rng)
         for v in range(3):
             if not set(scene.occluded[v]) & set(scene.cells[v]):
-                assert world.count(scene.visible(v), q) == world.count(scene.objects, q)
+                assert world_views.count(scene.visible(v), q) == world_views.count(scene.objects, q)
 
 
 def test_blind_baseline_is_computed_per_question(tmp_path):
@@ -101,5 +140,14 @@ def test_blind_baseline_is_computed_per_question(tmp_path):
 
 
 def test_parse_question_accepts_only_grammar_questions():
-    assert world.parse_question("How many  circles are there?").kind == "shape"
-    assert world.parse_question("How many dogs are there?") is None
+    assert world.parse_question("What colour is  the square?").kind == "colour"
+    assert world.parse_question("How many circles are there?") is None  # a views question
+    assert world.parse_question("How many  circles are there?", VIEWS).kind == "shape"
+    assert world.parse_question("How many dogs are there?", VIEWS) is None
+
+
+def test_clean_control_is_labeled_and_noise_free(tmp_path):
+    path = world.build_clean_control(CFG, tmp_path, 12)
+    for line in (path / "eval.jsonl").read_text().splitlines():
+        meta = json.loads(line)["meta"]
+        assert all(p == meta["colours"] for p in meta["panels"])

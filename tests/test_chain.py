@@ -1,0 +1,55 @@
+"""The self-consistency chain's pure parts and the label-free probe, on literal inputs."""
+
+import pytest
+
+from mmupt_core.chain import ideal_gap, route_advantages, route_of
+from mmupt_core.probe import summarize_probe
+
+
+def test_route_of_reads_the_prefix():
+    assert route_of("Panel C: the square is blue. \\boxed{blue}") == "Panel C"
+    assert route_of("View A: rc . | 1 circles.") == "View A"
+    assert route_of("\\boxed{3}") is None
+
+
+def test_ideal_gap_counts_ties_as_no_label():
+    # two routes, equal prior: greedy takes route 0; 2 votes split 1-1 half the time (a tie: no label)
+    routes = [["x", "y"]] * 10
+    truth = ["y"] * 10
+    out = ideal_gap(routes, truth, [0.5, 0.5], k=2, repeats=200, seed=0)
+    assert out["greedy"] == 0.0
+    assert out["maj@2"] == pytest.approx(0.25, abs=0.05)  # both votes on route 1
+    # a favourite route that is wrong, outvoted by three reliable ones
+    routes = [["x", "y", "y", "y"]] * 10
+    out = ideal_gap(routes, ["y"] * 10, [0.28, 0.24, 0.24, 0.24], k=8, repeats=50)
+    assert out["greedy"] == 0.0 and out["maj@8"] > 0.8 and out["gap"] == out["maj@8"]
+    # ... unless the favourite is sampled so often that its votes (all alike) win ties and pluralities
+    assert ideal_gap(routes, ["y"] * 10, [0.4, 0.2, 0.2, 0.2], k=8, repeats=50)["maj@8"] < 0.7
+
+
+def test_route_advantages_follow_the_majority():
+    group = [("Panel A", "red")] * 3 + [("Panel B", "blue")] * 5
+    adv = route_advantages([group])
+    assert adv["Panel A"]["advantage"] < 0 < adv["Panel B"]["advantage"]
+    assert adv["Panel A"]["share"] == pytest.approx(3 / 8)
+    # a tie gives no label: every reward is 0 and nothing is pushed
+    tie = [("Panel A", "red")] * 4 + [("Panel B", "blue")] * 4
+    assert route_advantages([tie])["Panel A"]["advantage"] == 0.0
+
+
+def test_probe_reports_where_a_confident_majority_differs_from_greedy():
+    greedy = ["1", "2", "3", None]
+    samples = [
+        ["1"] * 8,  # agrees with greedy: nothing to teach
+        ["5"] * 6 + ["2"] * 2,  # confident majority 5 != greedy 2
+        ["3", "4"] * 4,  # a tie: no label
+        [None] * 8,
+    ]
+    r = summarize_probe(greedy, samples, k=8)
+    assert r.confident_share == 0.5 and r.confident_differs == 0.25
+    assert r.no_answer_rate == 0.25
+    assert r.agreement_hist["0.8-1.0"] == 0.25 and r.agreement_hist["0.6-0.8"] == 0.25
+    assert "something to teach" in r.verdict
+    quiet = summarize_probe(["1"] * 20, [["1"] * 8] * 20, k=8)
+    assert quiet.verdict.startswith("majority voting has little to teach here")
+    assert quiet.metrics()["confident_differs"] == 0.0
