@@ -125,6 +125,9 @@ def _is_number(s: str) -> bool:
 
 
 _MAX_SYMBOLIC_LEN = 200
+# A power of a power, an exponent of 5+ digits, or a factorial of 4+ digits: SymPy would spend minutes (or
+# memory without bound) evaluating it, so such answers are not compared symbolically.
+_COSTLY = re.compile(r"\^\s*\{[^}]*(\^|\d{5,})|\^\s*\d+\s*\^|\^\s*\d{5,}|\d{4,}\s*!|\*\*")
 
 
 @lru_cache(maxsize=65536)
@@ -156,4 +159,6 @@ def equivalent(a: str | None, b: str | None) -> bool:
         return False  # distinct choice letters
     if max(len(a), len(b)) > _MAX_SYMBOLIC_LEN:
         return False  # too long to compare symbolically without a timeout; distinct normal forms differ
+    if _COSTLY.search(a) or _COSTLY.search(b):
+        return False  # a runaway power or factorial: distinct normal forms differ
     return _verify(a, b)

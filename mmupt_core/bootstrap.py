@@ -53,6 +53,7 @@ def bootstrap_key(config: RunConfig) -> str:
         "suffix": config.sampling.prompt_suffix,
         "image_first": config.model.image_first,
         "version": 3,
+        "world_format": world.WORLD_FORMAT,
     }
     # Only non-default prompts enter the key, so checkpoints built before the prompts were configurable stay valid.
     prompts = config.synthesis.model_dump(include={"direct_prompt", "in_context_prompt", "answer_hint"})
@@ -145,7 +146,8 @@ class Encoder:
         self.processor = processor
         self.tok = processor.tokenizer
         self.image_token = self.tok.convert_tokens_to_ids("<|image_pad|>")
-        self._pixels: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        # keyed by id(image); the image is kept with its pixels, so its id cannot be reused by another image
+        self._pixels: dict[int, tuple[Image.Image, torch.Tensor, torch.Tensor]] = {}
         self._prompts: dict[tuple[str, int], list[int]] = {}  # the same question renders the same prompt
 
     def pixels(self, image: Image.Image) -> tuple[torch.Tensor, torch.Tensor]:
@@ -153,8 +155,8 @@ class Encoder:
         if key not in self._pixels:
             out = self.processor.image_processor(images=[image], return_tensors="pt")
             # half precision in memory (6000 images); the batch is float32 again
-            self._pixels[key] = (out["pixel_values"].half(), out["image_grid_thw"])
-        return self._pixels[key]
+            self._pixels[key] = (image, out["pixel_values"].half(), out["image_grid_thw"])
+        return self._pixels[key][1:]
 
     def encode(self, ex: Example) -> Encoded:
         pixel_values, grid = self.pixels(ex.image)

@@ -92,8 +92,18 @@ def runs(config: ConfigOpt = "conf/tiny.yaml") -> None:
 
 
 @app.command()
-def show(run: str, config: ConfigOpt = "conf/tiny.yaml") -> None:
-    """Show a run's rounds, stages, metrics and checkpoint lineage."""
+def show(
+    run: str,
+    config: ConfigOpt = "conf/tiny.yaml",
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="the long form: stages, every metric, lineage")
+    ] = False,
+) -> None:
+    """A run at a glance: one row a round (round 0 = the base) and the verdict; --metrics for everything."""
+    from mmupt_core.live import final_table
+    from mmupt_core.report import round_rows
+    from mmupt_core.summary import round_summaries, verdict
+
     store = _reader(_load(config, None))
     try:
         info = store.get_run(run)
@@ -107,13 +117,21 @@ def show(run: str, config: ConfigOpt = "conf/tiny.yaml") -> None:
     )
     kind = "supervised (ground-truth reward)" if info["supervised"] else "unsupervised"
     console.print(f"[bold]{run}[/bold]: {kind}, config {info['config_hash']}{parent}")
+    rows = round_rows(store, run)
+    if rows:
+        Console(width=max(console.width, 120)).print(final_table(rows))  # a pipe gets the table unsquashed
+    console.print(
+        verdict(round_summaries(store, run), bool(info["supervised"])), markup=False, soft_wrap=True
+    )
+    if not metrics:
+        return
     console.print(_table("rounds", store.rounds(run), ["round", "status", "started_at", "finished_at"]))
     console.print(
         _table("stages", store.stages(run), ["round", "stage", "status", "wall_s", "config_hash", "error"])
     )
-    metrics = store.metrics(run)
-    if metrics:
-        console.print(_table("metrics", metrics, ["round", "benchmark", "metric", "value", "n"]))
+    rows = store.metrics(run)
+    if rows:
+        console.print(_table("metrics", rows, ["round", "benchmark", "metric", "value", "n"]))
     console.print(
         _table("lineage", store.lineage(run), ["checkpoint_id", "round", "stage", "parent_id", "path"])
     )
@@ -126,10 +144,11 @@ def show(run: str, config: ConfigOpt = "conf/tiny.yaml") -> None:
 def report(
     run: str,
     config: ConfigOpt = "conf/tiny.yaml",
-    fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
+    fmt: Annotated[str, typer.Option("--format", help="html or md")] = "html",
     out: Annotated[str | None, typer.Option(help="output folder (default: the run's report/ folder)")] = None,
 ) -> None:
-    """Write a Markdown or HTML report with PNG curves of accuracy, agreement and reward per round."""
+    """Write an HTML (or Markdown) report: the verdict, a row a round, accuracy and agreement curves (with the
+    oracle's when a supervised run of the same base exists), and the checkpoint lineage."""
     from mmupt_core.paths import run_dir
     from mmupt_core.report import write_report
 

@@ -65,6 +65,8 @@ class WorldConfig(_Section):
         default_factory=lambda: [0.3, 0.175, 0.175, 0.175, 0.175],
         description="per panel: how often the first SFT's routes read it (the base's habit)",
     )
+    # how a count route reads its panel: "transcribe" lists the panel's colours, then counts; "direct" answers
+    count_route: Literal["transcribe", "direct"] = "transcribe"
     # views
     min_shapes: int = Field(default=3, ge=1, le=9)
     max_shapes: int = Field(default=8, ge=1, le=9)

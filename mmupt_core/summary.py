@@ -91,7 +91,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         out.append(s)
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
     for s in out:
-        if base is not None and s.greedy is not None:
+        if base is not None and s.greedy is not None and s.round > 0:
             s.delta = s.greedy - base.greedy
     return out
 

@@ -66,8 +66,7 @@ def generate_split(
     image_dir.mkdir(parents=True, exist_ok=True)
     out = []
     for k in range(n):
-        scene = module.make_scene(rng, cfg, clean)
-        q = module.make_question(rng)
+        scene, q = module.make_example(rng, cfg, clean)
         data = png(module.render(scene, rng))
         meta = module.scene_meta(scene, q, cfg)
         name = f"{split}-{k:05d}.png"
@@ -85,7 +84,8 @@ def generate_split(
     return out
 
 
-WORLD_FORMAT = 2  # the files a world folder holds (2: pool_scenes with each route's answer)
+# The generator's version: a change here rebuilds the world and its first SFT (3: balanced count answers).
+WORLD_FORMAT = 3
 
 
 def world_dir(cfg: WorldConfig, root: Path) -> Path:

@@ -41,10 +41,12 @@ class PanelScene:
     panels: tuple[tuple[str, ...], ...]  # what each panel shows
 
 
-def make_scene(rng: random.Random, cfg: WorldConfig, clean: bool = False) -> PanelScene:
-    """A scene and its panels; `clean` draws every panel right (the perception control)."""
+def make_scene(
+    rng: random.Random, cfg: WorldConfig, clean: bool = False, colours: tuple[str, ...] | None = None
+) -> PanelScene:
+    """A scene (random colours, or the given ones) and its panels; `clean` draws every panel right."""
     noise = [0.0] * cfg.panels if clean else cfg.panel_noise
-    colours = tuple(rng.choice(list(COLOURS)) for _ in SHAPES)
+    colours = colours or tuple(rng.choice(list(COLOURS)) for _ in SHAPES)
     panels = []
     for p in noise:
         row = []
@@ -67,6 +69,21 @@ def make_question(rng: random.Random) -> Question:
     return rng.choice([q for q in all_questions() if q.kind == kind])
 
 
+def make_example(rng: random.Random, cfg: WorldConfig, clean: bool = False) -> tuple[PanelScene, Question]:
+    """A question and its scene. A count question's true count is drawn uniformly from 0..3 first, so no count
+    is much commoner than another: with random colours, 0 and 1 would be 84% of the answers, and majority votes
+    drift toward a skewed answer prior (measured: the count step collapsed onto 0 and 1 under UPT)."""
+    q = make_question(rng)
+    if q.kind != "count":
+        return make_scene(rng, cfg, clean), q
+    target = q.targets[0]
+    k = rng.randrange(len(SHAPES) + 1)
+    where = set(rng.sample(range(len(SHAPES)), k))
+    others = [c for c in COLOURS if c != target]
+    colours = tuple(target if i in where else rng.choice(others) for i in range(len(SHAPES)))
+    return make_scene(rng, cfg, clean, colours), q
+
+
 def answer(colours: tuple[str, ...] | list[str], q: Question) -> str:
     """The answer to q over one row of colours (the truth, or one panel's)."""
     if q.kind == "colour":
@@ -78,13 +95,15 @@ def transcript(row: tuple[str, ...]) -> str:
     return " ".join(row)
 
 
-def route_text(scene: PanelScene, q: Question, panel: int) -> str:
+def route_text(scene: PanelScene, q: Question, panel: int, count_route: str = "transcribe") -> str:
     """The SFT target of one route: name the panel, read it, answer from it."""
     row = scene.panels[panel]
     a = answer(row, q)
     head = ROUTE_PREFIX.format(name=PANEL_NAMES[panel])
     if q.kind == "colour":
         return f"{head} the {q.targets[0]} is {a}. \\boxed{{{a}}}"
+    if count_route == "direct":
+        return f"{head} {a} {q.targets[0]}. \\boxed{{{a}}}"
     return f"{head} {transcript(row)}. {a} {q.targets[0]}. \\boxed{{{a}}}"
 
 
@@ -114,7 +133,7 @@ def scene_meta(scene: PanelScene, q: Question, cfg: WorldConfig) -> dict:
         "colours": list(scene.colours),
         "panels": [list(p) for p in scene.panels],
         "targets": list(q.targets),
-        "routes": [route_text(scene, q, v) for v in range(len(scene.panels))],
+        "routes": [route_text(scene, q, v, cfg.count_route) for v in range(len(scene.panels))],
         "route_answers": [answer(p, q) for p in scene.panels],
     }
 
@@ -129,8 +148,7 @@ def corpus(rng: random.Random, cfg: WorldConfig) -> list[str]:
     lines = [q.text for q in all_questions()]
     lines += [f"Describe panel {name}." for name in PANEL_NAMES]
     for _ in range(200):
-        scene = make_scene(rng, cfg)
-        q = make_question(rng)
+        scene, q = make_example(rng, cfg)
         lines += [route_text(scene, q, v) for v in range(len(scene.panels))]
         lines.append(transcript(scene.panels[0]) + ".")
     return lines

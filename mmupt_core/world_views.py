@@ -177,6 +177,12 @@ def scene_meta(scene: Scene, q: Question, cfg: WorldConfig) -> dict:
     }
 
 
+def make_example(rng: random.Random, cfg: WorldConfig, clean: bool = False) -> tuple[Scene, Question]:
+    """A scene, then a question about it (the generator's order since the first version of this world)."""
+    scene = make_scene(rng, cfg, clean)
+    return scene, make_question(rng)
+
+
 def describe(meta: dict, view: int) -> tuple[str, str]:
     """A perception-curriculum example from a stored scene: (prompt, target), the view cell by cell."""
     scene = Scene(

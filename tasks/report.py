@@ -13,8 +13,12 @@ from mmupt_core.stages import Context, announce_round
 
 @task(name="round-artifact", cache_policy=NO_CACHE)
 def round_artifact(config: RunConfig, run_id: str, round_: int) -> None:
-    """A table artifact for one round: pool, accepted items, agreement, reward, accuracy, checkpoint."""
-    rows = [r for r in round_rows(Context(config, run_id, round_).store, run_id) if r["round"] == round_]
+    """A table artifact for one round beside the base: accuracy and its change, agreement, pseudo-labels."""
+    rows = [
+        r
+        for r in round_rows(Context(config, run_id, round_).store, run_id)
+        if r["round"] in ("0", str(round_))
+    ]
     create_table_artifact(
         table=rows, key=artifact_key(run_id, f"round-{round_}"), description=f"{run_id}: round {round_}"
     )
@@ -22,7 +26,7 @@ def round_artifact(config: RunConfig, run_id: str, round_: int) -> None:
 
 @task(name="summary-artifact", cache_policy=NO_CACHE)
 def summary_artifact(config: RunConfig, run_id: str) -> str:
-    """A markdown summary of every round of the run, for the parent flow run."""
+    """The verdict and the compact table of every round (round 0 = the base), for the parent flow run."""
     text = summary_markdown(Context(config, run_id, 0).store, run_id)
     create_markdown_artifact(
         markdown=text, key=artifact_key(run_id, "summary"), description=f"{run_id}: summary"

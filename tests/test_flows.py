@@ -16,6 +16,7 @@ from mmupt_core.stages import Context
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("synthesize", "sample", "vote", "train", "evaluate", "record")
+SETUP = ("bootstrap", "load", "probe", "evaluate")
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def test_flow_two_rounds_end_to_end_then_branch(prefect_harness):
     assert "| 2 |" in summary
     store = Context(cfg, "e2e", 0).store
     done = [(s["round"], s["stage"]) for s in store.stages("e2e") if s["status"] == "done"]
-    assert done == [(0, "bootstrap"), (0, "load"), *[(r, s) for r in (1, 2) for s in STAGES]]
+    assert done == [(0, s) for s in SETUP] + [(r, s) for r in (1, 2) for s in STAGES]
 
     improve(cfg, rounds=2, run_id="e2e-branch", from_run="e2e", from_round=1)
     assert [c["checkpoint_id"] for c in store.lineage("e2e-branch")] == [
@@ -109,7 +110,7 @@ def test_sigkill_during_sampling_and_training_then_resume(tmp_path):
     run_rounds(cfg, 2, "u")  # the uninterrupted reference, same store
     store = Context(cfg, "k", 0).store
     rows = store.stages("k")
-    assert len(rows) == len({(r["round"], r["stage"]) for r in rows}) == 2 + 2 * len(STAGES)
+    assert len(rows) == len({(r["round"], r["stage"]) for r in rows}) == len(SETUP) + 2 * len(STAGES)
     assert all(r["status"] == "done" for r in rows)
     for table in ("items", "pseudo_labels", "samples", "checkpoints"):
         assert store.count_rows(table, "k") == store.count_rows(table, "u"), table

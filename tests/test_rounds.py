@@ -21,6 +21,8 @@ def test_two_rounds_then_resume_and_branch(small_config):
     assert [(s["round"], s["stage"]) for s in stages if s["status"] == "done"] == [
         (0, "bootstrap"),
         (0, "load"),
+        (0, "probe"),
+        (0, "evaluate"),
         *[(r, s) for r in (1, 2) for s in ("synthesize", "sample", "vote", "train", "evaluate", "record")],
     ]
     assert [r["status"] for r in store.rounds("r")] == ["done", "done", "done"]
@@ -35,7 +37,13 @@ def test_two_rounds_then_resume_and_branch(small_config):
         ("pool", "agreement_mean"),
         ("train", "reward_mean"),
         ("stopping", "majority_stability"),
+        ("probe", "confident_differs"),
     } <= names
+    # round 0 is the base, scored like every round
+    assert {(m["benchmark"], m["metric"]) for m in store.metrics("r") if m["round"] == 0} >= {
+        ("world_eval", "greedy_acc"),
+        ("world_eval", "maj@2"),
+    }
 
     counts = {
         t: store.count_rows(t, "r") for t in ("items", "pseudo_labels", "metrics", "samples", "checkpoints")
