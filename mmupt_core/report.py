@@ -101,6 +101,20 @@ def _plot(out_dir: Path, run_id: str, summaries: list[RoundSummary], oracles: di
     return path
 
 
+def rounds_png(store: Store, run_id: str, out_dir: Path) -> Path:
+    """The run's accuracy and agreement curves (with the oracle's, when one exists) as one PNG."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    oracles = {name: round_summaries(store, name) for name in oracle_runs(store, run_id)}
+    return _plot(out_dir, run_id, round_summaries(store, run_id), oracles)
+
+
+def data_uri(png: Path) -> str:
+    """The PNG inline, for an image artifact the Prefect UI shows with no file server (an <img src>)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
+
+
 def write_report(store: Store, run_id: str, out_dir: Path, fmt: str = "html") -> Path:
     """Write report.html (or .md) with the verdict, the table, the plots and the checkpoint lineage."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from mmupt_core.config import RunConfig
-from mmupt_core.report import artifact_key, round_rows, summary_markdown
+from mmupt_core.report import artifact_key, data_uri, round_rows, rounds_png, summary_markdown
 from mmupt_core.stages import Context, announce_round
 
 
@@ -27,9 +27,16 @@ def round_artifact(config: RunConfig, run_id: str, round_: int) -> None:
 @task(name="summary-artifact", cache_policy=NO_CACHE)
 def summary_artifact(config: RunConfig, run_id: str) -> str:
     """The verdict and the compact table of every round (round 0 = the base), for the parent flow run."""
-    text = summary_markdown(Context(config, run_id, 0).store, run_id)
+    ctx = Context(config, run_id, 0)
+    text = summary_markdown(ctx.store, run_id)
     create_markdown_artifact(
         markdown=text, key=artifact_key(run_id, "summary"), description=f"{run_id}: summary"
+    )
+    png = rounds_png(ctx.store, run_id, ctx.dir / "report")
+    create_image_artifact(
+        image_url=data_uri(png),
+        key=artifact_key(run_id, "curves"),
+        description=f"{run_id}: accuracy and agreement",
     )
     return text
 

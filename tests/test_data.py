@@ -162,5 +162,5 @@ def test_a_round_on_a_real_layout_pool_with_a_benchmark(tmp_path):
     assert len(store.items("real", 0, "load")) == 4
     assert len(store.pseudo_labels("real", 1)) == 4
     names = {(m["benchmark"], m["metric"]) for m in store.metrics("real")}
-    assert {("mathvista_testmini", "greedy_acc"), ("world_eval", "greedy_acc")} <= names
-    assert ("mathvista_testmini", "greedy_acc/multi_choice") in names
+    assert {("mathvista_testmini:official", "greedy_acc"), ("world_eval", "greedy_acc")} <= names
+    assert ("mathvista_testmini:official", "greedy_acc/multi_choice") in names  # the scoring mode is named

@@ -58,7 +58,7 @@ def test_flow_two_rounds_end_to_end_then_branch(prefect_harness):
     import asyncio
 
     keys = asyncio.run(artifact_keys())
-    assert {"e2e-round-1", "e2e-round-2", "e2e-summary"} <= keys
+    assert {"e2e-round-1", "e2e-round-2", "e2e-summary", "e2e-curves"} <= keys
 
 
 def _flow_process(home: Path, run_id: str, pause: str | None) -> subprocess.Popen:
