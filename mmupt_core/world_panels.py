@@ -12,10 +12,12 @@ shapes are there?"). A reasoning route names a panel, reads it and answers from 
     Panel C: red blue blue. 2 blue. \\boxed{2}
 
 so a route's answer is that panel's truth, right or wrong. The SFT data takes routes with the probabilities
-`route_prior`. By default the base's favourite route (panel A, 40%) reads the noisiest panel (60% of its colours
+`route_prior`. By default the base's favourite route (panel A, 30%) reads the noisiest panel (60% of its colours
 wrong), as a model's most familiar strategy can be its sloppiest: greedy decoding follows it, while a majority
 over sampled routes is mostly made of the careful panels. That is the self-consistency gap that majority voting
-can teach from agreement alone (bench/results/bootstrap.md measures it link by link).
+can teach from agreement alone (bench/results/bootstrap.md measures it link by link). The favourite must not be
+too strong: at 40% its samples, all alike, won a group's vote about as often as they lost it (its mean GRPO
+advantage was about 0) and UPT sharpened onto it instead of away from it.
 
 Perception is trained on a curriculum of "Describe panel C." -> "red blue blue." examples in the first SFT.
 """
