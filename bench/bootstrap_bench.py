@@ -241,6 +241,14 @@ def render(data: dict) -> str:
         "the row that misses its target names the link that broke. Pool answers are hidden from training; "
         "they are read here for diagnostics only. Written by `bench/bootstrap_bench.py`.",
         "",
+        "Per-skill probes and where they are in the tables: *colour of a cell* — the describe probe (clean "
+        "control, per cell); *a named shape's colour in a named panel (binding)* — the colour questions on the "
+        "clean control, and route fidelity (a forced panel answers from that panel); *counting by attribute* — "
+        "the count questions on the clean control; *shape* — the one-object probe below (in the panel world a "
+        "shape keeps its column, so its questions do not rely on shape); *an object in cell j or not* — part of "
+        "the describe probe in the views world (cell codes and '.'), not asked in the panel world, where every "
+        "cell holds an object.",
+        "",
     ]
     if data.get("perception"):
         lines += [

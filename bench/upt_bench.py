@@ -215,7 +215,26 @@ def main() -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--name", default="upt")
     ap.add_argument("--from-json", action="store_true", help="re-render the report from the last results")
+    ap.add_argument(
+        "--resweep",
+        action="store_true",
+        help="redo the base's temperature sweep (config grid), then re-render",
+    )
     args = ap.parse_args()
+    if args.resweep:
+        runs = json.loads((RESULTS / f"{args.name}.json").read_text())
+        cfg = load_config(
+            ROOT / "conf" / "tiny.yaml", [f"bootstrap.seed={runs[0]['base_seed']}", *args.overrides]
+        )
+        from mmupt_core.bootstrap import run_bootstrap
+        from mmupt_core.paths import cache_dir
+
+        base_ck, _ = run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
+        swept = sweep(cfg, str(base_ck))
+        for r in runs:
+            r["sweep_base"] = swept
+        (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1, default=str))
+        args.from_json = True
     if args.from_json:
         runs = json.loads((RESULTS / f"{args.name}.json").read_text())
         for r in runs:

@@ -242,7 +242,8 @@ class EvaluationConfig(_Section):
     scoring: Literal["official", "lenient"] = "official"
     k: int = Field(default=8, ge=1)
     temperature: float = Field(default=1.0, ge=0)
-    temperature_sweep: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.7, 1.0])
+    # the sharpening-only baseline: the untrained base at each temperature (above 1 a flatter route mix too)
+    temperature_sweep: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.7, 1.0, 1.3, 1.6])
     limit: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
