@@ -119,7 +119,9 @@ def report(runs: list[dict], rounds: int) -> str:
         "# MM-UPT vs ground-truth oracle on the embedded default",
         "",
         "Changes from each run's own base (round 0), mean ± sd over runs. Accuracy on the 300 held-out eval "
-        "questions; 'best-T' is the best of a temperature sweep (T in 0, 0.5, 0.7, 1; 4 samples each).",
+        "questions; 'best-T' is the best of a temperature sweep (T in "
+        + ", ".join(runs[0]["sweep_base"])
+        + "; 4 samples each).",
         "",
     ]
     for reward in sorted(

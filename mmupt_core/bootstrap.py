@@ -299,6 +299,7 @@ def run_bootstrap(
     if info_path.is_file():
         return out, json.loads(info_path.read_text())
     bc = config.bootstrap
+    threads = torch.get_num_threads()
     torch.set_num_threads(bc.threads)
     start = time.perf_counter()
     tokenizer = tiny.build_tokenizer()
@@ -312,7 +313,11 @@ def run_bootstrap(
     def sample_batch(_: int) -> dict[str, torch.Tensor]:
         return encoder.collate(sample_encoded(pools, config, rng, bc.batch_size))
 
-    losses = train_sft(model, processor, sample_batch, bc.steps, bc.lr, bc.warmup_steps, bc.seed, on_step)
+    try:
+        losses = train_sft(model, processor, sample_batch, bc.steps, bc.lr, bc.warmup_steps, bc.seed, on_step)
+    finally:
+        # the caller's thread count again: two processes at two threads each on two cores run 10-20x slower
+        torch.set_num_threads(threads)
     wall = time.perf_counter() - start
     info = {
         "steps": bc.steps,
