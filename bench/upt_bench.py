@@ -66,10 +66,11 @@ def sweep(cfg, checkpoint: str) -> dict[str, float]:
     }
 
 
-def one_run(job: tuple[int, int, str, int, list[str]]) -> dict:
-
-    base_seed, upt_seed, reward, rounds, overrides = job
-    run_id = f"{reward}-b{base_seed}-u{upt_seed}"
+def one_run(job: tuple[int, int, str, int, list[str], str]) -> dict:
+    base_seed, upt_seed, reward, rounds, overrides, name = job
+    # another bench name gets its own run ids, so it never resumes the default bench's stores
+    prefix = "" if name == "upt" else f"{name}-"
+    run_id = f"{prefix}{reward}-b{base_seed}-u{upt_seed}"
     cfg = load_config(
         ROOT / "conf" / "tiny.yaml",
         [
@@ -246,7 +247,7 @@ def main() -> None:
         print(text)
         return
     jobs = [
-        (b, u, r, args.rounds, args.overrides)
+        (b, u, r, args.rounds, args.overrides, args.name)
         for b in args.base_seeds
         for u in args.upt_seeds
         for r in args.rewards
