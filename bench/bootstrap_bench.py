@@ -227,7 +227,7 @@ def render_design(name: str, entry: dict) -> list[str]:
         f"{_ms([r['probe']['confident_differs'] for r in runs])} | |",
         f"| - | eval (held out) greedy / {k} | {_ms([r['eval']['greedy_acc'] for r in runs])} / "
         f"{_ms([r['eval'][k] for r in runs])} | |",
-        f"| - | first SFT wall (s) | {_ms([r['bootstrap']['wall_s'] for r in runs])} | |",
+        f"| - | first SFT wall (s), as recorded when each cached base was built (threads and other load vary) | {_ms([r['bootstrap']['wall_s'] for r in runs])} | |",
         "",
     ]
     return lines
