@@ -8,6 +8,8 @@ branch a new run from another run's round-k checkpoint.
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Core modules log with plain `logging`; Prefect attaches its handlers to these loggers (so the lines reach the
@@ -17,6 +19,7 @@ logging.getLogger("mmupt_core").setLevel(logging.INFO)
 
 from prefect import flow  # noqa: E402
 from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
 
 from flows.round import round_flow  # noqa: E402
 from mmupt_core.config import RunConfig, load_config  # noqa: E402
@@ -62,12 +65,29 @@ def improve(
         return report.summary_artifact(config, run_id)
 
 
+@contextmanager
+def local_settings() -> Iterator[None]:
+    """Without a Prefect server (no PREFECT_API_URL: the API lives in this process and ends with it) flow runs
+    send no heartbeats: nothing is left to watch them, and each flow run's exit waits up to 1 s for its
+    heartbeat thread (bench/results/orchestration.md)."""
+    if os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def main() -> None:  # pragma: no cover - thin CLI
     from mmupt_core.live import run_watched
 
     args = arg_parser(__doc__, str(DEFAULT_CONFIG)).parse_args()
     cfg = load_config(args.config, args.set)
-    run_watched(cfg, args, lambda: improve(cfg, args.rounds, args.run, args.from_run, args.from_round))
+
+    def go() -> str:
+        with local_settings():
+            return improve(cfg, args.rounds, args.run, args.from_run, args.from_round)
+
+    run_watched(cfg, args, go)
 
 
 if __name__ == "__main__":

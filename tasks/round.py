@@ -4,12 +4,26 @@ Prefect's own result caching is off (its default key contains the flow-run id)."
 
 from __future__ import annotations
 
+import os
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from mmupt_core import stages
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds import prepare_run
+
+
+def _gpu_tags() -> list[str]:
+    """The heavy stages take a slot of the `gpu` concurrency limit where there is something to share: a Prefect
+    server (PREFECT_API_URL: `make run`, work pools) or a CUDA device. A local CPU run skips the tag, whose slot
+    calls cost about 0.15 s a task with nothing to coordinate (bench/results/orchestration.md)."""
+    import torch
+
+    return ["gpu"] if os.environ.get("PREFECT_API_URL") or torch.cuda.is_available() else []
+
+
+GPU = _gpu_tags()
 
 
 def _run(config: RunConfig, run_id: str, round_: int, stage: str) -> dict:
@@ -26,7 +40,7 @@ def prepare(config: RunConfig, run_id: str, from_run: str | None, from_round: in
     return prepare_run(config, run_id, from_run, from_round)
 
 
-@task(name="bootstrap", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="bootstrap", cache_policy=NO_CACHE, tags=GPU)
 def bootstrap(config: RunConfig, run_id: str) -> dict:
     """Round 0: the base checkpoint (first SFT of the tiny model, cached)."""
     return _run(config, run_id, 0, "bootstrap")
@@ -38,19 +52,19 @@ def load(config: RunConfig, run_id: str) -> dict:
     return _run(config, run_id, 0, "load")
 
 
-@task(name="probe", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="probe", cache_policy=NO_CACHE, tags=GPU)
 def probe(config: RunConfig, run_id: str) -> dict:
     """Round 0: the label-free probe of the base on the unlabeled pool."""
     return _run(config, run_id, 0, "probe")
 
 
-@task(name="synthesize", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="synthesize", cache_policy=NO_CACHE, tags=GPU)
 def synthesize(config: RunConfig, run_id: str, round_: int) -> dict:
     """The model writes new questions about the pool's images; filtered, with provenance (off: no-op)."""
     return _run(config, run_id, round_, "synthesize")
 
 
-@task(name="sample", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="sample", cache_policy=NO_CACHE, tags=GPU)
 def sample(config: RunConfig, run_id: str, round_: int) -> dict:
     """Draw n answers per pool item; writes the round's samples Parquet."""
     return _run(config, run_id, round_, "sample")
@@ -62,13 +76,13 @@ def vote(config: RunConfig, run_id: str, round_: int) -> dict:
     return _run(config, run_id, round_, "vote")
 
 
-@task(name="train", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="train", cache_policy=NO_CACHE, tags=GPU)
 def train(config: RunConfig, run_id: str, round_: int) -> dict:
     """GRPO update through TRL on the accepted items; records the new checkpoint."""
     return _run(config, run_id, round_, "train")
 
 
-@task(name="evaluate", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="evaluate", cache_policy=NO_CACHE, tags=GPU)
 def evaluate(config: RunConfig, run_id: str, round_: int) -> dict:
     """Score the round's checkpoint (round 0: the base) on the held-out benchmarks."""
     return _run(config, run_id, round_, "evaluate")

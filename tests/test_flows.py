@@ -117,3 +117,25 @@ def test_sigkill_during_sampling_and_training_then_resume(tmp_path):
     for round_ in (1, 2):
         (f,) = store.sample_files("k", round_)
         assert not Path(f["path"] + ".tmp").exists()
+
+
+def test_local_runs_skip_the_gpu_slot_and_heartbeats(monkeypatch):
+    """Without a Prefect server the `gpu` tag and flow heartbeats only cost time; with one they are kept."""
+    import torch
+    from prefect.settings import get_current_settings
+
+    from flows.improve import local_settings
+    from tasks.round import _gpu_tags
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert _gpu_tags() == []
+    with local_settings():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert _gpu_tags() == ["gpu"]
+    with local_settings():
+        assert get_current_settings().flows.heartbeat_frequency is not None
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _gpu_tags() == ["gpu"]
