@@ -121,9 +121,9 @@ def report(runs: list[dict], base: dict, rounds: int) -> str:
         )
     lines += [
         "",
-        "Distinct texts are counted over the whole round (the world's grammar has 20 question texts, so most "
-        "repeats are the same question about different images, which is allowed); the near-duplicate filter "
-        "works per image.",
+        "Distinct texts are counted over the whole round (the panel world's grammar has 7 question texts, a colour "
+        "question per shape and a count question per colour, so most repeats are the same question about different "
+        "images, which is allowed); the near-duplicate filter works per image.",
     ]
     return "\n".join(lines) + "\n"
 
