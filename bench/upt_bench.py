@@ -115,9 +115,10 @@ def _top(shares: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in list(shares.items())[:2])
 
 
-def report(runs: list[dict], rounds: int) -> str:
+def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) -> str:
     lines = [
-        "# MM-UPT vs ground-truth oracle on the embedded default",
+        "# MM-UPT vs ground-truth oracle on the embedded default"
+        + (f" with `{' '.join(overrides)}`" if overrides else ""),
         "",
         "Changes from each run's own base (round 0), mean ± sd over runs. Accuracy on the 300 held-out eval "
         "questions; 'best-T' is the best of a temperature sweep (T in "
@@ -242,7 +243,7 @@ def main() -> None:
         runs = json.loads((RESULTS / f"{args.name}.json").read_text())
         for r in runs:
             r["rounds"] = {int(k): v for k, v in r["rounds"].items()}
-        text = report(runs, args.rounds)
+        text = report(runs, args.rounds, args.overrides)
         (RESULTS / f"{args.name}.md").write_text(text)
         print(text)
         return
@@ -263,7 +264,7 @@ def main() -> None:
         runs = list(pool.map(one_run, jobs))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1, default=str))
-    text = report(runs, args.rounds)
+    text = report(runs, args.rounds, args.overrides)
     (RESULTS / f"{args.name}.md").write_text(text)
     print(text)
 
