@@ -94,8 +94,8 @@ class BootstrapConfig(_Section):
     seed: int = 0
     steps: int = Field(default=1200, ge=1)
     batch_size: int = Field(default=32, ge=1)
-    # 2e-3 left the base blind to shapes (one-object probe: shape 0.33 after 400 steps, colour 0.76);
-    # 5e-4 reads both (1.00 / 0.55 at 400 steps, 1.00 / 0.995 at 800): bench/results/bootstrap.md
+    # 2e-3 left the base blind (one-object probe, two runs: shape 0.33-0.37 after 400 or 1200 steps, colour
+    # 0.23-0.76); 5e-4 reads both (colour 1.00 at 400 steps, shape 0.995-1.00 at 800): bench/results/bootstrap.md
     lr: float = Field(default=5e-4, gt=0)
     warmup_steps: int = Field(default=50, ge=0)
     synthesis_fraction: float = Field(default=0.1, ge=0, le=1)
