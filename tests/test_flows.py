@@ -122,7 +122,7 @@ def test_sigkill_during_sampling_and_training_then_resume(tmp_path):
 def test_local_runs_skip_the_gpu_slot_and_heartbeats(monkeypatch):
     """Without a Prefect server the `gpu` tag and flow heartbeats only cost time; with one they are kept."""
     import torch
-    from prefect.settings import get_current_settings
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
     from flows.improve import local_settings
     from tasks.round import _gpu_tags
@@ -134,8 +134,9 @@ def test_local_runs_skip_the_gpu_slot_and_heartbeats(monkeypatch):
         assert get_current_settings().flows.heartbeat_frequency is None
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     assert _gpu_tags() == ["gpu"]
-    with local_settings():
-        assert get_current_settings().flows.heartbeat_frequency is not None
+    # another test's harness may have turned heartbeats off for the whole session: set them here
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 180}), local_settings():
+        assert get_current_settings().flows.heartbeat_frequency == 180
     monkeypatch.delenv("PREFECT_API_URL")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert _gpu_tags() == ["gpu"]
