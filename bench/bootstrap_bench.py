@@ -279,6 +279,10 @@ def render(data: dict) -> str:
         lines.append("")
     for name, entry in data.get("designs", {}).items():
         lines += render_design(name, entry)
+    if data.get("history"):
+        # designs whose generator has since changed: their chains can no longer be rerun, so they stay as recorded
+        lines += ["## Designs measured earlier, with generators since replaced", ""]
+        lines += [f"- {h}" for h in data["history"]] + [""]
     return "\n".join(lines) + "\n"
 
 
