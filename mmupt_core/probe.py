@@ -16,6 +16,7 @@ the model, not that the move helps (bench/results/bootstrap.md sets it beside th
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -42,14 +43,32 @@ class ProbeResult:
     confident_share: float  # a majority with agreement >= confident
     confident_differs: float  # ... that differs from the greedy answer
     no_answer_rate: float
+    # the mean GRPO advantage, under the majority reward, of the samples that give the greedy answer: below 0 the
+    # vote pushes the model away from what greedy decoding says; at or above 0 it mostly reinforces it
+    greedy_advantage: float | None = None  # None: not measured (stores written before it existed)
+
+    @property
+    def kind(self) -> str:
+        """'little to teach', 'would sharpen' or 'something to teach'."""
+        if self.confident_differs < LITTLE_TO_TEACH:
+            return "little to teach"
+        if self.greedy_advantage is not None and self.greedy_advantage >= 0:
+            return "would sharpen"
+        return "something to teach"
 
     @property
     def verdict(self) -> str:
         pct = f"{100 * self.confident_differs:.0f}%"
-        if self.confident_differs < LITTLE_TO_TEACH:
+        if self.kind == "little to teach":
             return (
                 f"majority voting has little to teach here: on only {pct} of {self.n} questions does a confident "
                 f"majority (agreement >= {self.confident:.1f}) differ from the greedy answer"
+            )
+        if self.kind == "would sharpen":
+            return (
+                f"majority voting would mostly sharpen what greedy decoding says: a confident majority differs "
+                f"from it on {pct} of {self.n} questions, but samples giving the greedy answer win the vote more "
+                f"often than not (mean advantage {self.greedy_advantage:+.2f})"
             )
         return (
             f"majority voting has something to teach: on {pct} of {self.n} questions a confident majority "
@@ -69,11 +88,12 @@ class ProbeResult:
             confident_share=m["confident_share"],
             confident_differs=m["confident_differs"],
             no_answer_rate=m["no_answer_rate"],
+            greedy_advantage=m.get("greedy_advantage"),
         )
 
     def metrics(self) -> dict[str, float]:
         """Flat numbers for the run store (benchmark 'probe')."""
-        out = {k: float(v) for k, v in asdict(self).items() if k != "agreement_hist"}
+        out = {k: float(v) for k, v in asdict(self).items() if k != "agreement_hist" and v is not None}
         out.update({f"hist_{k}": v for k, v in self.agreement_hist.items()})
         return out
 
@@ -82,7 +102,12 @@ class ProbeResult:
         return [
             f"label-free probe ({self.n} pool questions, k = {self.k}): mean agreement {self.mean_agreement:.2f}; "
             f"confident majorities {100 * self.confident_share:.0f}%, of which differ from greedy "
-            f"{100 * self.confident_differs:.0f}% of all questions",
+            f"{100 * self.confident_differs:.0f}% of all questions"
+            + (
+                ""
+                if self.greedy_advantage is None
+                else f"; greedy answer's mean advantage under the vote {self.greedy_advantage:+.2f}"
+            ),
             f"agreement histogram: {hist}",
             self.verdict,
         ]
@@ -102,6 +127,7 @@ def summarize_probe(
     hist = {_bin(lo + 1e-9): 0.0 for lo in BINS[:-1]}
     n = len(greedy)
     conf = differs = agree_sum = none = 0.0
+    greedy_adv: list[float] = []
     for g, answers in zip(greedy, samples, strict=True):
         v = vote(list(answers))
         agree_sum += v.agreement
@@ -110,6 +136,7 @@ def summarize_probe(
         if v.label is not None and v.agreement >= confident:
             conf += 1
             differs += not equivalent(g, v.label)
+        greedy_adv += _greedy_advantages(g, answers, v.label)
     return ProbeResult(
         n=n,
         k=k,
@@ -119,7 +146,23 @@ def summarize_probe(
         confident_share=conf / max(1, n),
         confident_differs=differs / max(1, n),
         no_answer_rate=none / max(1, n),
+        greedy_advantage=statistics.fmean(greedy_adv) if greedy_adv else 0.0,
     )
+
+
+def _greedy_advantages(g: str | None, answers: Sequence[str | None], label: str | None) -> list[float]:
+    """GRPO advantages (r - mean) / (sd + 1e-4), reward 1 for the majority answer (none on a tie), of the samples
+    that give the greedy answer: the label-free form of link 5 (mmupt_core/chain.py), by answer, not by route."""
+    if g is None or not answers:
+        return []
+    rewards = [1.0 if label is not None and a is not None and equivalent(a, label) else 0.0 for a in answers]
+    mean = statistics.fmean(rewards)
+    sd = statistics.stdev(rewards) if len(rewards) > 1 else 0.0
+    return [
+        (r - mean) / (sd + 1e-4)
+        for a, r in zip(answers, rewards, strict=True)
+        if a is not None and equivalent(a, g)
+    ]
 
 
 def run_probe(

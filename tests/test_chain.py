@@ -3,7 +3,7 @@
 import pytest
 
 from mmupt_core.chain import ideal_gap, route_advantages, route_of
-from mmupt_core.probe import summarize_probe
+from mmupt_core.probe import ProbeResult, summarize_probe
 
 
 def test_route_of_reads_the_prefix():
@@ -53,3 +53,19 @@ def test_probe_reports_where_a_confident_majority_differs_from_greedy():
     quiet = summarize_probe(["1"] * 20, [["1"] * 8] * 20, k=8)
     assert quiet.verdict.startswith("majority voting has little to teach here")
     assert quiet.metrics()["confident_differs"] == 0.0
+
+
+def test_probe_says_sharpen_when_the_greedy_answer_wins_the_vote_on_balance():
+    # 8 questions where greedy's answer is a 5-of-8 majority, 2 where a 6-of-8 majority beats it
+    greedy = ["1"] * 10
+    samples = [["1"] * 5 + ["2", "3", "4"]] * 8 + [["7"] * 6 + ["1"] * 2] * 2
+    r = summarize_probe(greedy, samples, k=8)
+    assert r.confident_differs == 0.2 and r.greedy_advantage > 0
+    assert r.kind == "would sharpen" and "sharpen" in r.verdict
+    # greedy's answer loses wherever it is sampled: the vote pushes away from it
+    losing = summarize_probe(["1"] * 10, [["1", "2"] + ["3"] * 6] * 2 + [["5"] * 8] * 8, k=8)
+    assert losing.greedy_advantage < 0 and losing.kind == "something to teach"
+    # stores written before the measure existed read back without it
+    old = {k: v for k, v in r.metrics().items() if k != "greedy_advantage"}
+    assert ProbeResult.from_metrics(old).greedy_advantage is None
+    assert ProbeResult.from_metrics(old).kind == "something to teach"
