@@ -34,7 +34,7 @@ from mmupt_core.bootstrap import run_bootstrap  # noqa: E402
 from mmupt_core.config import load_config  # noqa: E402
 from mmupt_core.evaluate import evaluate  # noqa: E402
 from mmupt_core.paths import cache_dir  # noqa: E402
-from mmupt_core.probe import LITTLE_TO_TEACH, ProbeResult, summarize_probe  # noqa: E402
+from mmupt_core.probe import LITTLE_TO_TEACH, SHARPENS, ProbeResult, summarize_probe  # noqa: E402
 from mmupt_core.prompts import text_messages  # noqa: E402
 from mmupt_core.sampling import Request, requests_for  # noqa: E402
 from mmupt_core.scoring import make_sampler  # noqa: E402
@@ -232,7 +232,8 @@ def render_design(name: str, entry: dict) -> list[str]:
             f"{r['probe']['confident_differs']:.3f}: {ProbeResult.from_metrics(r['probe']).kind}"
             for r in runs
         )
-        + f" | little to teach below {LITTLE_TO_TEACH:.2f}; would sharpen if the greedy answer's advantage ≥ 0 |",
+        + f" | little to teach below {LITTLE_TO_TEACH:.2f}; would sharpen if the greedy answer's advantage > "
+        f"{SHARPENS:+.2f} |",
         f"| - | eval (held out) greedy / {k} | {_ms([r['eval']['greedy_acc'] for r in runs])} / "
         f"{_ms([r['eval'][k] for r in runs])} | |",
         "| - | first SFT wall (s), as recorded when each cached base was built (threads and other load vary) | "
