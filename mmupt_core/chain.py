@@ -56,6 +56,13 @@ def ideal_gap(
     return {"greedy": greedy, f"maj@{k}": maj, "gap": maj - greedy}
 
 
+def grpo_advantages(rewards: Sequence[float]) -> list[float]:
+    """One group's GRPO advantages, (r - group mean) / (group std + 1e-4), as TRL scales them per group."""
+    mean = statistics.fmean(rewards)
+    sd = statistics.stdev(rewards) if len(rewards) > 1 else 0.0
+    return [(r - mean) / (sd + 1e-4) for r in rewards]
+
+
 def route_advantages(
     groups: Sequence[Sequence[tuple[str | None, str | None]]], tie_break: str = "none"
 ) -> dict[str, dict[str, float]]:
@@ -65,10 +72,8 @@ def route_advantages(
     for group in groups:
         label = vote([a for _, a in group], tie_break=tie_break).label
         rewards = [1.0 if label is not None and a == label else 0.0 for _, a in group]
-        mean = statistics.fmean(rewards)
-        sd = statistics.stdev(rewards) if len(rewards) > 1 else 0.0
-        for (route, _), r in zip(group, rewards, strict=True):
-            total[route or "none"].append((r - mean) / (sd + 1e-4))
+        for (route, _), adv in zip(group, grpo_advantages(rewards), strict=True):
+            total[route or "none"].append(adv)
     return {
         route: {"advantage": statistics.fmean(v), "share": len(v) / sum(len(x) for x in total.values())}
         for route, v in sorted(total.items())

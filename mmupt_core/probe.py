@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from mmupt_core.answers import equivalent, extract_answer
+from mmupt_core.chain import grpo_advantages
 from mmupt_core.items import Item
 from mmupt_core.sampling import Request, Sampler
 from mmupt_core.voting import vote
@@ -160,11 +161,9 @@ def _greedy_advantages(g: str | None, answers: Sequence[str | None], label: str 
     if g is None or not answers:
         return []
     rewards = [1.0 if label is not None and a is not None and equivalent(a, label) else 0.0 for a in answers]
-    mean = statistics.fmean(rewards)
-    sd = statistics.stdev(rewards) if len(rewards) > 1 else 0.0
     return [
-        (r - mean) / (sd + 1e-4)
-        for a, r in zip(answers, rewards, strict=True)
+        adv
+        for a, adv in zip(answers, grpo_advantages(rewards), strict=True)
         if a is not None and equivalent(a, g)
     ]
 
