@@ -97,11 +97,11 @@ down:
 	@echo stopped
 
 bench: setup
-	$(PY) bench/run.py $(ONLY)
+	$(PY) -m bench.run $(ONLY)
 
 # Every fault of the reliability matrix on small real runs; prints the table (bench/results/faults.md).
 faults: setup
-	$(PY) bench/faults.py
+	$(PY) -m bench.faults
 
 # On a GPU machine, no venv and no network: the machine's python3 plus wheels carried in .whl/ (≤ 8 min).
 gpu-smoke:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from mmupt_core.config import RunConfig
-from mmupt_core.rounds import run_rounds
-from mmupt_core.stages import Context
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.driver import run_rounds
 
 
 def run_and_collect(cfg: RunConfig, rounds: int, run_id: str, benchmarks: tuple[str, ...]):

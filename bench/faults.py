@@ -4,7 +4,7 @@ the store's row counts before and after. Prints a Markdown table and writes benc
 Rows are counted over every table of the run store (all runs). "same as uninterrupted" compares each table's
 count for the faulted run with an uninterrupted reference run of the same config.
 
-    .venv/bin/python bench/faults.py            # about 5 minutes on 2 cores
+    .venv/bin/python -m bench.faults            # about 5 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -19,17 +19,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
+
+from mmupt_core.config import ConfigError, load_config
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.runner import ROUND_STAGES
+from mmupt_core.store.db import Store
+from mmupt_core.store.rows import STAGE_TABLES
+from tests.helpers import SMALL
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from helpers import SMALL  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from mmupt_core.config import ConfigError, load_config  # noqa: E402
-from mmupt_core.stage_rows import STAGE_TABLES  # noqa: E402
-from mmupt_core.stages import ROUND_STAGES, Context  # noqa: E402
-from mmupt_core.store import Store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CONFIG = [*SMALL, "synthesis.strategy=both"]
@@ -347,8 +346,8 @@ def parquet_write_error(ref: dict[str, int]) -> list[dict]:
     """A write error half-way through the samples Parquet (disk full, say), in this process."""
     import pyarrow.parquet as pq
 
-    from mmupt_core import stages
-    from mmupt_core.rounds import run_rounds
+    from mmupt_core.rounds import stages
+    from mmupt_core.rounds.driver import run_rounds
 
     cfg = load_config(ROOT / "conf" / "tiny.yaml", CONFIG)
     real = pq.write_table
@@ -392,7 +391,7 @@ def main() -> None:
     os.environ.setdefault("MMUPT_CACHE", str(home / "cache"))
     os.environ["MMUPT_HOME"] = str(tmp / "home")
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from mmupt_core.rounds import run_rounds
+    from mmupt_core.rounds.driver import run_rounds
 
     start = time.perf_counter()
     cfg = load_config(ROOT / "conf" / "tiny.yaml", CONFIG)

@@ -3,7 +3,7 @@ random Qwen2.5-VL (about 0.9B parameters, bf16), with no network and no vLLM. Fi
 <out>/gpu-smoke.{json,md} after every phase, so a run cut short still reports what it measured.
 
     make gpu-smoke                         # on a GPU machine (installs carried wheels from .whl/ if needed)
-    python bench/gpu_smoke.py --quick      # the same code paths on CPU, small sizes (a check, not a figure)
+    python -m bench.gpu_smoke --quick      # the same code paths on CPU, small sizes (a check, not a figure)
 """
 
 from __future__ import annotations
@@ -11,23 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
+import torch
+from PIL import Image
+
+from mmupt_core.config import TrainingConfig
+from mmupt_core.model import tiny
+from mmupt_core.model.sampling import HFSampler, Request
+from mmupt_core.model.train import TrainItem, train_round
+from mmupt_core.prompts import PAPER_SUFFIX, build_messages
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from mmupt_core import tiny  # noqa: E402
-from mmupt_core.config import TrainingConfig  # noqa: E402
-from mmupt_core.prompts import PAPER_SUFFIX, build_messages  # noqa: E402
-from mmupt_core.sampling import HFSampler, Request  # noqa: E402
-from mmupt_core.train import TrainItem, train_round  # noqa: E402
 
 QUESTIONS = ["How many circles are there?", "How many red shapes are there?", "What is the total?"]
 

@@ -23,4 +23,4 @@ fi
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 export MMUPT_HOME=${MMUPT_HOME:-/tmp/mmupt-home}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-exec timeout 470 $PY bench/gpu_smoke.py --out "${OUT:-bench/results}" "$@"
+exec timeout 470 $PY -m bench.gpu_smoke --out "${OUT:-bench/results}" "$@"

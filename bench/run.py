@@ -8,17 +8,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = [
-    ["micro_bench.py"],
-    ["bootstrap_bench.py", "--seeds", "0", "1", "2"],
-    ["upt_bench.py", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
-    ["synthesis_bench.py", "--seeds", "0", "1", "2"],
-    ["orchestration_bench.py"],
+    ["micro"],
+    ["bootstrap", "--seeds", "0", "1", "2"],
+    ["upt", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
+    ["synthesis", "--seeds", "0", "1", "2"],
+    ["orchestration"],
 ]
 
 if __name__ == "__main__":
     only = sys.argv[1:]
     for args in BENCHES:
-        if only and args[0].removesuffix(".py") not in only:
+        if only and args[0] not in only:
             continue
         print(f"== {args[0]}", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "bench" / args[0]), *args[1:]], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-m", f"bench.{args[0]}", *args[1:]], check=True, cwd=ROOT)

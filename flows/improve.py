@@ -24,11 +24,10 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from flows.round import round_flow  # noqa: E402
 from mmupt_core.config import RunConfig, load_config  # noqa: E402
 from mmupt_core.paths import run_dir  # noqa: E402
-from mmupt_core.preflight import preflight  # noqa: E402
-from mmupt_core.rounds import arg_parser  # noqa: E402
-from mmupt_core.runlock import run_lock  # noqa: E402
-from tasks import report  # noqa: E402
-from tasks import round as stages  # noqa: E402
+from mmupt_core.rounds.driver import arg_parser  # noqa: E402
+from mmupt_core.rounds.preflight import preflight  # noqa: E402
+from mmupt_core.rounds.runlock import run_lock  # noqa: E402
+from tasks import report, stages  # noqa: E402
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
 # The embedded default, as the parameter's default: the UI form opens pre-filled with it.
@@ -78,7 +77,7 @@ def local_settings() -> Iterator[None]:
 
 
 def main() -> None:  # pragma: no cover - thin CLI
-    from mmupt_core.live import run_watched
+    from mmupt_core.view.live import run_watched
 
     args = arg_parser(__doc__, str(DEFAULT_CONFIG)).parse_args()
     cfg = load_config(args.config, args.set)

@@ -4,8 +4,7 @@ artifact (synthesize does nothing while synthesis.strategy is off)."""
 from prefect import flow
 
 from mmupt_core.config import RunConfig
-from tasks import report
-from tasks import round as stages
+from tasks import report, stages
 
 
 @flow(name="round", log_prints=False)

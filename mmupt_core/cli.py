@@ -20,7 +20,7 @@ from rich.table import Table
 
 from mmupt_core.config import ConfigError, RunConfig, dump_config, load_config
 from mmupt_core.paths import store_path
-from mmupt_core.store import Store, StoreError
+from mmupt_core.store.db import Store, StoreError
 
 app = typer.Typer(
     help="mmupt: label-free post-training rounds for vision-language models.", no_args_is_help=True
@@ -100,9 +100,9 @@ def show(
     ] = False,
 ) -> None:
     """A run at a glance: one row a round (round 0 = the base) and the verdict; --metrics for everything."""
-    from mmupt_core.live import final_table
-    from mmupt_core.report import round_rows
-    from mmupt_core.summary import round_summaries, verdict
+    from mmupt_core.view.live import final_table
+    from mmupt_core.view.report import round_rows
+    from mmupt_core.view.summary import round_summaries, verdict
 
     store = _reader(_load(config, None))
     try:
@@ -150,7 +150,7 @@ def report(
     """Write an HTML (or Markdown) report: the verdict, a row a round, accuracy and agreement curves (with the
     oracle's when a supervised run of the same base exists), and the checkpoint lineage."""
     from mmupt_core.paths import run_dir
-    from mmupt_core.report import write_report
+    from mmupt_core.view.report import write_report
 
     if fmt not in ("md", "html"):
         err_console.print(f"[red]--format must be md or html, got {fmt!r}[/red]")
@@ -171,9 +171,9 @@ def bootstrap(config: ConfigOpt = "conf/tiny.yaml", set_: SetOpt = None) -> None
     """Build the world and first-SFT the tiny model (cached: a second call reuses the checkpoint)."""
     from rich.progress import Progress
 
-    from mmupt_core.bootstrap import run_bootstrap
+    from mmupt_core.model.bootstrap import run_bootstrap
     from mmupt_core.paths import cache_dir
-    from mmupt_core.stages import world_path
+    from mmupt_core.world.builder import world_path
 
     cfg = _load(config, set_)
     if cfg.model.name_or_path != "tiny":
@@ -207,13 +207,14 @@ def probe(
     """Label-free probe on the unlabeled pool, before any training: what majority voting can teach here."""
     import torch
 
-    from mmupt_core.bootstrap import run_bootstrap
-    from mmupt_core.models import resolve_model
+    from mmupt_core.model.backend import make_sampler
+    from mmupt_core.model.bootstrap import run_bootstrap
+    from mmupt_core.model.checkpoints import resolve_model
+    from mmupt_core.model.sampling import load_images, requests_for
     from mmupt_core.paths import cache_dir
-    from mmupt_core.pool import pool_items, world_path
-    from mmupt_core.probe import run_probe
-    from mmupt_core.sampling import load_images, requests_for
-    from mmupt_core.scoring import make_sampler
+    from mmupt_core.rounds.pool import pool_items
+    from mmupt_core.rounds.probe import run_probe
+    from mmupt_core.world.builder import world_path
 
     cfg = _load(config, set_)
     torch.set_num_threads(cfg.model.threads)

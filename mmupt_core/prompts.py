@@ -6,6 +6,8 @@ the HF and vLLM samplers apply the model's own template to the same messages.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 PAPER_SUFFIX = " Please reason step by step, and put your final answer within \\boxed{}."
 DIRECT_SYNTHESIS_PROMPT = "Write a new question about this image."
 IN_CONTEXT_SYNTHESIS_PROMPT = (
@@ -29,3 +31,21 @@ def text_messages(text: str, image_first: bool = True) -> list[dict]:
     part = {"type": "text", "text": text}
     content = [{"type": "image"}, part] if image_first else [part, {"type": "image"}]
     return [{"role": "user", "content": content}]
+
+
+class SynthesisTemplates(Protocol):
+    """The prompt templates of the synthesis config (SynthesisConfig), named here so prompts need no config."""
+
+    direct_prompt: str
+    in_context_prompt: str
+    answer_hint: str | None
+
+
+def synthesis_prompt(cfg: SynthesisTemplates, strategy: str, question: str | None, answer: str | None) -> str:
+    """The prompt text for one strategy; in-context fills the example question and (if known) its answer."""
+    if strategy == "direct":
+        return cfg.direct_prompt
+    if strategy != "in_context":
+        raise ValueError(f"unknown synthesis strategy {strategy!r}; expected in_context or direct")
+    hint = cfg.answer_hint.format(answer=answer) if cfg.answer_hint and answer is not None else ""
+    return cfg.in_context_prompt.format(question=(question or "").strip(), answer_hint=hint)

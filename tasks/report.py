@@ -7,8 +7,9 @@ from prefect.artifacts import create_image_artifact, create_markdown_artifact, c
 from prefect.cache_policies import NO_CACHE
 
 from mmupt_core.config import RunConfig
-from mmupt_core.report import artifact_key, data_uri, round_rows, rounds_png, summary_markdown
-from mmupt_core.stages import Context, announce_round
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.runner import announce_round
+from mmupt_core.view.report import artifact_key, data_uri, round_rows, rounds_png, summary_markdown
 
 
 @task(name="round-artifact", cache_policy=NO_CACHE)

@@ -1,6 +1,6 @@
 import pytest
 
-from mmupt_core.answers import equivalent, extract_answer, last_boxed, normalize
+from mmupt_core.voting.answers import equivalent, extract_answer, last_boxed, normalize
 
 CASES = [
     # (response, choices, expected)

@@ -7,8 +7,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import layouts
 import pytest
 
-from mmupt_core.answers import extract_answer
-from mmupt_core.benchmarks import (
+from mmupt_core.config import BENCHMARK_NAMES, ModelConfig
+from mmupt_core.data.items import Item
+from mmupt_core.data.sources import DataError
+from mmupt_core.scoring.benchmarks import (
     BENCHMARKS,
     LetterOrValueScorer,
     MathVistaScorer,
@@ -16,9 +18,7 @@ from mmupt_core.benchmarks import (
     split_wemath_options,
     wemath_four_dimensional,
 )
-from mmupt_core.config import BENCHMARK_NAMES, ModelConfig
-from mmupt_core.data import DataError
-from mmupt_core.items import Item
+from mmupt_core.voting.answers import extract_answer
 
 MODEL = ModelConfig(min_pixels=3136, max_pixels=12544)
 
@@ -173,7 +173,7 @@ def test_benchmark_missing_column_is_named(tmp_path):
 
 
 def test_llm_judge_is_asked_only_when_the_rules_say_no():
-    from mmupt_core.judge import JudgeScorer
+    from mmupt_core.scoring.judge import JudgeScorer
 
     asked = []
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mmupt_core.chain import ideal_gap, route_advantages, route_of
-from mmupt_core.probe import ProbeResult, summarize_probe
+from bench.chain import ideal_gap, route_advantages, route_of
+from mmupt_core.rounds.probe import ProbeResult, summarize_probe
 
 
 def test_route_of_reads_the_prefix():

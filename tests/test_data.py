@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mmupt_core.config import DataConfig, ModelConfig
-from mmupt_core.data import DataError, fit_pixels, load_items, read_rows, to_rgb
+from mmupt_core.data.sources import DataError, fit_pixels, load_items, read_rows, to_rgb
 
 MODEL = ModelConfig(min_pixels=3136, max_pixels=12544)
 
@@ -95,7 +95,7 @@ def test_jsonl_with_paths_and_every_bad_row_kind(tmp_path):
 
 
 def test_zero_size_image_is_rejected(tmp_path):
-    from mmupt_core.data import ImageProblem, open_image
+    from mmupt_core.data.sources import ImageProblem, open_image
 
     class Empty:
         size = (0, 5)
@@ -142,8 +142,8 @@ def test_a_round_on_a_real_layout_pool_with_a_benchmark(tmp_path):
     from helpers import SMALL
 
     from mmupt_core.config import load_config
-    from mmupt_core.rounds import run_rounds
-    from mmupt_core.stages import Context
+    from mmupt_core.rounds.context import Context
+    from mmupt_core.rounds.driver import run_rounds
 
     pool = layouts.geometry3k(tmp_path)
     bench = layouts.mathvista(tmp_path)

@@ -11,8 +11,8 @@ import pytest
 from helpers import SMALL
 
 from mmupt_core.config import load_config
-from mmupt_core.rounds import run_rounds
-from mmupt_core.stages import Context
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.driver import run_rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("synthesize", "sample", "vote", "train", "evaluate", "record")
@@ -125,7 +125,7 @@ def test_local_runs_skip_the_gpu_slot_and_heartbeats(monkeypatch):
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
     from flows.improve import local_settings
-    from tasks.round import _gpu_tags
+    from tasks.stages import _gpu_tags
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)

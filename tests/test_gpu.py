@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mmupt_core import sampling, tiny
+from mmupt_core.model import sampling, tiny, vllm_sampler
 from mmupt_core.prompts import build_messages
 
 pytestmark = pytest.mark.gpu
@@ -24,12 +24,12 @@ def test_hf_sampler_on_gpu(tmp_path):
     assert [len(o.completions) for o in out] == [4] * 4
 
 
-@pytest.mark.skipif(not sampling.vllm_available(), reason="needs vLLM and a CUDA GPU")
+@pytest.mark.skipif(not vllm_sampler.vllm_available(), reason="needs vLLM and a CUDA GPU")
 def test_vllm_sampler_real_run(tmp_path):
     tok = tiny.build_tokenizer()
     proc = tiny.build_processor(tok)
     tiny.save_pretrained(tiny.build_model(tok), proc, tmp_path / "ck")
-    s = sampling.VLLMSampler(str(tmp_path / "ck"), proc, gpu_memory_utilization=0.2, max_model_len=512)
+    s = vllm_sampler.VLLMSampler(str(tmp_path / "ck"), proc, gpu_memory_utilization=0.2, max_model_len=512)
     reqs = [sampling.Request("a", Image.new("RGB", (756, 28)), build_messages("How many circles are there?"))]
     out = s.sample(reqs, n=3, temperature=1.0, top_p=1.0, max_tokens=8, seed=0)
     assert len(out[0].completions) == 3

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmupt_core.benchmarks import BENCHMARKS
-from mmupt_core.items import Item
-from mmupt_core.latex_value import NoValue, rounded_value
-from mmupt_core.lenient import LetterOrValueScorer, MathVistaScorer
-from mmupt_core.official import (
+from mmupt_core.data.items import Item
+from mmupt_core.scoring.benchmarks import BENCHMARKS
+from mmupt_core.scoring.latex_value import NoValue, rounded_value
+from mmupt_core.scoring.lenient import LetterOrValueScorer, MathVistaScorer
+from mmupt_core.scoring.official import (
     MathVerseOfficial,
     MathVisionOfficial,
     MathVistaOfficial,

@@ -4,8 +4,8 @@ must teach it in a few hundred steps; the old recipe (lr 2e-3) did not (bench/re
 import pytest
 import torch
 
+from bench.perception import one_object_probe
 from mmupt_core.config import BootstrapConfig
-from mmupt_core.perception import one_object_probe
 
 
 def test_the_base_recipe_reads_colour_in_a_few_hundred_steps():

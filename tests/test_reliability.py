@@ -8,11 +8,11 @@ from helpers import SMALL
 from PIL import Image
 
 from mmupt_core.config import load_config
-from mmupt_core.models import ModelError, check_model_dir, resolve_model
+from mmupt_core.model.checkpoints import ModelError, check_model_dir, resolve_model
 from mmupt_core.paths import run_dir, store_path
-from mmupt_core.preflight import PreflightError
-from mmupt_core.rounds import run_rounds
-from mmupt_core.stages import Context
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.driver import run_rounds
+from mmupt_core.rounds.preflight import PreflightError
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_paths_stay_inside_the_home_unless_allowed(small, tmp_path, monkeypatch)
 
 
 def test_a_parquet_write_error_leaves_no_file_and_resumes(small, monkeypatch):
-    from mmupt_core import stages
+    from mmupt_core.rounds import stages
 
     real = stages.pq.write_table
 
@@ -124,7 +124,7 @@ def test_damaged_pool_images_cost_the_item_not_the_round(small, tmp_path):
     that needs it, and the round goes on."""
     import shutil
 
-    from mmupt_core.pool import world_path
+    from mmupt_core.world.builder import world_path
 
     # A private copy of the world so damaging it leaves the shared cache alone.
     world = world_path(small)
@@ -154,7 +154,7 @@ def test_damaged_pool_images_cost_the_item_not_the_round(small, tmp_path):
 
 
 def test_non_rgb_and_odd_images_in_the_world_load_stage(small, tmp_path):
-    from mmupt_core.data import ImageProblem, open_image, to_rgb
+    from mmupt_core.data.sources import ImageProblem, open_image, to_rgb
 
     im = Image.new("RGBA", (28, 28), (0, 0, 0, 0))
     assert to_rgb(im).getpixel((0, 0)) == (255, 255, 255)

@@ -1,6 +1,6 @@
 import pytest
 
-from mmupt_core.rewards import (
+from mmupt_core.voting.rewards import (
     completion_text,
     ground_truth_reward,
     make_majority_vote_reward,

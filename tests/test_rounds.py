@@ -5,8 +5,8 @@ import pytest
 from helpers import SMALL
 
 from mmupt_core.config import load_config
-from mmupt_core.rounds import run_rounds
-from mmupt_core.stages import Context
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.driver import run_rounds
 
 
 @pytest.fixture
@@ -61,10 +61,10 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path):
     import subprocess
     import sys
 
-    from mmupt_core.runlock import RunLockedError, run_lock
+    from mmupt_core.rounds.runlock import RunLockedError, run_lock
 
     code = (
-        "import sys, time\nfrom pathlib import Path\nfrom mmupt_core.runlock import run_lock\n"
+        "import sys, time\nfrom pathlib import Path\nfrom mmupt_core.rounds.runlock import run_lock\n"
         "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n"
     )
     proc = subprocess.Popen(
@@ -83,7 +83,7 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path):
 
 
 def test_diagnostics_flag_collapse_and_stable_majorities():
-    from mmupt_core.diagnostics import stopping_signals
+    from mmupt_core.rounds.diagnostics import stopping_signals
 
     prev = [{"item_id": f"i{k}", "label": "1", "agreement": 0.95} for k in range(10)]
     collapsed = stopping_signals(prev, prev)

@@ -1,9 +1,9 @@
 import torch
 from PIL import Image
 
-from mmupt_core import sampling, tiny
+from mmupt_core.model import backend, sampling, tiny, vllm_sampler
+from mmupt_core.model.sampling import HFSampler, Request
 from mmupt_core.prompts import PAPER_SUFFIX, build_messages
-from mmupt_core.sampling import HFSampler, Request
 
 
 def _sampler(batch_size=8):
@@ -62,11 +62,11 @@ def test_prompt_builder_is_shared_by_both_backends():
     req = Request("x", Image.new("RGB", (252, 84)), build_messages("Q?"), prefill="View A:")
     text = sampling.render_prompt(proc, req)
     assert text.endswith("Q?" + PAPER_SUFFIX + "<|im_end|>\n<|im_start|>assistant\nView A:")
-    (vreq,) = sampling.vllm_inputs(proc, [req])
+    (vreq,) = vllm_sampler.vllm_inputs(proc, [req])
     assert vreq["prompt"] == text and vreq["multi_modal_data"]["image"] is req.image
 
 
 def test_backend_choice_without_gpu():
-    assert sampling.choose_backend("hf") == "hf"
-    if not sampling.vllm_available():
-        assert sampling.choose_backend("auto") == "hf"
+    assert backend.choose_backend("hf") == "hf"
+    if not vllm_sampler.vllm_available():
+        assert backend.choose_backend("auto") == "hf"

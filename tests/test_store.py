@@ -6,8 +6,8 @@ import time
 import duckdb
 import pytest
 
-from mmupt_core.stage_rows import StageRecord
-from mmupt_core.store import Store, StoreError
+from mmupt_core.store.db import Store, StoreError
+from mmupt_core.store.rows import StageRecord
 
 STAGES = ["sample", "vote", "train", "evaluate", "record"]
 

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 from mmupt_core import events
 from mmupt_core.cli import app
 from mmupt_core.config import load_config
-from mmupt_core.live import RunView
 from mmupt_core.paths import store_path
-from mmupt_core.stage_rows import StageRecord
-from mmupt_core.store import Store
-from mmupt_core.summary import RoundSummary, compact_rows, round_summaries, verdict
+from mmupt_core.store.db import Store
+from mmupt_core.store.rows import StageRecord
+from mmupt_core.view.live import RunView
+from mmupt_core.view.summary import RoundSummary, compact_rows, round_summaries, verdict
 
 
 def _metric(bench, metric, value, n=300):

@@ -6,14 +6,14 @@ import pytest
 from helpers import SMALL
 from PIL import Image
 
-from mmupt_core import synthesis
 from mmupt_core.config import ConfigError, SynthesisConfig, VotingConfig, load_config
-from mmupt_core.items import Item
-from mmupt_core.pool import round_pool
-from mmupt_core.rounds import run_rounds
-from mmupt_core.sampling import Completion, SampleSet
-from mmupt_core.stages import Context
-from mmupt_core.synthesis import Candidate, leaks_answer, normalize_question, parse_output
+from mmupt_core.data.items import Item
+from mmupt_core.model.sampling import Completion, SampleSet
+from mmupt_core.rounds import synthesis
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.driver import run_rounds
+from mmupt_core.rounds.pool import round_pool
+from mmupt_core.rounds.synthesis import Candidate, leaks_answer, normalize_question, parse_output
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,10 @@ import random
 import torch
 from PIL import Image
 
-from mmupt_core import bootstrap, tiny, world
 from mmupt_core.config import WorldConfig
+from mmupt_core.model import bootstrap, tiny
 from mmupt_core.prompts import PAPER_SUFFIX, build_messages
+from mmupt_core.world import builder as world
 
 
 def test_tokenizer_round_trips_and_keeps_digits_single():

@@ -4,12 +4,12 @@ import pytest
 import torch
 from PIL import Image
 
-from mmupt_core import tiny
-from mmupt_core.bootstrap import Example, train_sft
 from mmupt_core.config import TrainingConfig
+from mmupt_core.model import tiny
+from mmupt_core.model.bootstrap import Example, train_sft
+from mmupt_core.model.train import TrainItem, grpo_args, train_round
+from mmupt_core.model.vllm_sampler import vllm_available
 from mmupt_core.prompts import PAPER_SUFFIX, build_messages
-from mmupt_core.sampling import vllm_available
-from mmupt_core.train import TrainItem, grpo_args, train_round
 
 
 def test_grpo_args_mapping(tmp_path):

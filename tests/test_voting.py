@@ -1,4 +1,4 @@
-from mmupt_core.voting import vote
+from mmupt_core.voting.vote import vote
 
 
 def test_plain_majority():

@@ -3,9 +3,11 @@ import random
 
 from PIL import Image
 
-from mmupt_core import world, world_panels, world_views
 from mmupt_core.config import WorldConfig
-from mmupt_core.items import read_items
+from mmupt_core.data.items import read_items
+from mmupt_core.world import builder as world
+from mmupt_core.world import panels as world_panels
+from mmupt_core.world import views as world_views
 
 CFG = WorldConfig(n_sft=40, n_pool=20, n_eval=20)
 VIEWS = WorldConfig(kind="views", n_sft=40, n_pool=20, n_eval=20)

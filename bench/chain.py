@@ -1,0 +1,113 @@
+"""The self-consistency chain, measured link by link (bench/bootstrap.py reports it per world design).
+
+Majority voting can only teach what the majority knows better than greedy decoding. Each link bounds the next:
+1. ideal gap of the world: an ideal route executor answers every route with that route's own true answer;
+   maj@k over routes sampled with the SFT route prior (ties give no label) minus the greedy route;
+2. perception: the base on a clean control (no noise), per question type;
+3. route fidelity: a forced route ("Panel C:") answers with that route's own truth; wrong routes disagree;
+4. learned gap: maj@k - greedy of the base on the pool;
+5. training signal: the mean GRPO advantage of each route under the online majority reward, from the base's
+   own samples (label-free). The route greedy decoding takes must come out negative, or UPT has no reason to
+   leave it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+
+from mmupt_core.data.items import Item
+from mmupt_core.model.sampling import Request, Sampler
+from mmupt_core.voting.advantages import grpo_advantages
+from mmupt_core.voting.answers import extract_answer
+from mmupt_core.voting.vote import vote
+
+_ROUTE = re.compile(r"^\s*(Panel|View) ([A-H]):")
+
+
+def route_of(text: str) -> str | None:
+    """The route a completion took ("Panel C"), or None when it names none."""
+    m = _ROUTE.match(text)
+    return f"{m.group(1)} {m.group(2)}" if m else None
+
+
+def ideal_gap(
+    route_answers: Sequence[Sequence[str]],
+    truths: Sequence[str],
+    weights: Sequence[float],
+    k: int,
+    tie_break: str = "none",
+    repeats: int = 20,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Link 1, from the generator alone: greedy takes the most likely route; maj@k votes over k routes drawn
+    with the route prior (a tie gives no label, which counts as wrong), averaged over `repeats` draws."""
+    rng = random.Random(seed)
+    greedy_route = max(range(len(weights)), key=lambda v: weights[v])
+    greedy = sum(ra[greedy_route] == t for ra, t in zip(route_answers, truths, strict=True)) / len(truths)
+    hits = 0
+    for _ in range(repeats):
+        for ra, t in zip(route_answers, truths, strict=True):
+            votes = [ra[v] for v in rng.choices(range(len(weights)), weights=weights, k=k)]
+            hits += vote(votes, tie_break=tie_break).label == t
+    maj = hits / (repeats * len(truths))
+    return {"greedy": greedy, f"maj@{k}": maj, "gap": maj - greedy}
+
+
+def route_advantages(
+    groups: Sequence[Sequence[tuple[str | None, str | None]]], tie_break: str = "none"
+) -> dict[str, dict[str, float]]:
+    """Link 5: per route, the mean GRPO advantage (r - group mean) / (group std + 1e-4) under the online
+    majority reward, over groups of (route, answer) samples of one question each."""
+    total: dict[str, list[float]] = defaultdict(list)
+    for group in groups:
+        label = vote([a for _, a in group], tie_break=tie_break).label
+        rewards = [1.0 if label is not None and a == label else 0.0 for _, a in group]
+        for (route, _), adv in zip(group, grpo_advantages(rewards), strict=True):
+            total[route or "none"].append(adv)
+    return {
+        route: {"advantage": statistics.fmean(v), "share": len(v) / sum(len(x) for x in total.values())}
+        for route, v in sorted(total.items())
+    }
+
+
+def forced_routes(
+    sampler: Sampler,
+    items: Sequence[Item],
+    requests: Sequence[Request],
+    prefixes: Sequence[str],
+    route_answers: dict[str, Sequence[str]],
+    truths: dict[str, str],
+    max_tokens: int,
+) -> dict:
+    """Link 3: force each route by prefilling its first words; how often it answers with its own route's truth,
+    and, where two or more routes are wrong, how often the wrong ones agree."""
+    from dataclasses import replace
+
+    got: dict[str, list[str | None]] = {}
+    for prefix in prefixes:
+        forced = [replace(r, prefill=prefix) for r in requests]
+        sets = sampler.sample(forced, 1, 0.0, 1.0, max_tokens, 0)
+        got[prefix] = [
+            extract_answer(s.completions[0].text, it.choices) for s, it in zip(sets, items, strict=True)
+        ]
+    fidelity = {
+        prefix: sum(a == route_answers[it.item_id][v] for a, it in zip(got[prefix], items, strict=True))
+        / len(items)
+        for v, prefix in enumerate(prefixes)
+    }
+    multi = agree = 0
+    for i, it in enumerate(items):
+        wrong = [got[p][i] for p in prefixes if got[p][i] != truths[it.item_id]]
+        if len(wrong) >= 2:
+            multi += 1
+            agree += len(set(wrong)) == 1
+    return {
+        "fidelity": fidelity,
+        "fidelity_mean": statistics.fmean(fidelity.values()),
+        "items_with_2plus_wrong_routes": multi,
+        "wrong_routes_agree": agree / multi if multi else None,
+    }

@@ -1,0 +1,271 @@
+"""MM-UPT on the embedded default against the ground-truth oracle on the same budget.
+
+For each (base seed, UPT seed): 3 rounds with reward=majority_vote (label-free) and 3 with reward=ground_truth
+(oracle). Per round: greedy, sampled T=1, maj@8 and the gap on `eval` (from the store), plus a temperature sweep
+of the base and of the final checkpoints, so gains can be told apart from sharpening (lowering the temperature
+of the untrained base). Results go to bench/results/upt.{json,md}.
+
+    .venv/bin/python -m bench.upt --base-seeds 0 --upt-seeds 0 1 2 3 4 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from bench.common import run_and_collect
+from bench.sweep import accuracy_at
+from mmupt_core.config import load_config
+from mmupt_core.model.backend import make_sampler
+from mmupt_core.scoring.checkpoint import evaluate_checkpoint
+from mmupt_core.world import builder as world
+from mmupt_core.world.builder import world_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def greedy_routes(cfg, checkpoint: str) -> dict[str, float]:
+    """Which route greedy decoding takes on eval (share per route): the habit UPT may change."""
+    from collections import Counter
+
+    from bench.chain import route_of
+    from mmupt_core.model.sampling import requests_for
+
+    items = world.load_split(world_path(cfg), "eval")
+    sets = make_sampler(cfg, checkpoint).sample(
+        requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first),
+        1,
+        0.0,
+        1.0,
+        cfg.sampling.max_tokens,
+        0,
+    )
+    counts = Counter(route_of(s.completions[0].text) or "none" for s in sets)
+    return {k: v / len(items) for k, v in counts.most_common()}
+
+
+def sweep(cfg, checkpoint: str) -> dict[str, float]:
+    items = world.load_split(world_path(cfg), "eval")
+    from mmupt_core.model.sampling import requests_for
+
+    sampler = make_sampler(cfg, checkpoint)
+    reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
+    answers = {it.item_id: it.answer for it in items}
+    return {
+        str(t): accuracy_at(
+            sampler, items, reqs, answers, temperature=t, n=4, max_tokens=cfg.sampling.max_tokens, seed=11
+        )
+        for t in cfg.evaluation.temperature_sweep
+    }
+
+
+def one_run(job: tuple[int, int, str, int, list[str], str]) -> dict:
+    base_seed, upt_seed, reward, rounds, overrides, name = job
+    # another bench name gets its own run ids, so it never resumes the default bench's stores
+    prefix = "" if name == "upt" else f"{name}-"
+    run_id = f"{prefix}{reward}-b{base_seed}-u{upt_seed}"
+    cfg = load_config(
+        ROOT / "conf" / "tiny.yaml",
+        [
+            f"bootstrap.seed={base_seed}",
+            f"sampling.seed={upt_seed}",
+            f"training.seed={upt_seed}",
+            f"training.reward={reward}",
+            f"store.db=bench-{run_id}.duckdb",
+            *overrides,
+        ],
+    )
+    wall, per_round, store = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "train", "probe"))
+    base_ck = store.checkpoint(run_id, 0)["path"]
+    final_ck = store.last_checkpoint(run_id)["path"]
+    # round 0 is the base, evaluated by the run itself with the same k and seeds
+    base = {k.split(".", 1)[1]: v for k, v in per_round.get(0, {}).items() if k.startswith("world_eval.")}
+    base = base or evaluate_checkpoint(cfg, base_ck)
+    return {
+        "run_id": run_id,
+        "reward": reward,
+        "base_seed": base_seed,
+        "upt_seed": upt_seed,
+        "wall_s": wall,
+        "base": base,
+        "rounds": per_round,
+        "sweep_base": sweep(cfg, base_ck),
+        "sweep_final": sweep(cfg, final_ck),
+        "routes_base": greedy_routes(cfg, base_ck),
+        "routes_final": greedy_routes(cfg, final_ck),
+    }
+
+
+def _ms(values, signed: bool = True):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):{'+' if signed else ''}.3f} ± {sd:.3f}"
+
+
+def _top(shares: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in list(shares.items())[:2])
+
+
+def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) -> str:
+    lines = [
+        "# MM-UPT vs ground-truth oracle on the embedded default"
+        + (f" with `{' '.join(overrides)}`" if overrides else ""),
+        "",
+        "Changes from each run's own base (round 0), mean ± sd over runs. Accuracy on the 300 held-out eval "
+        "questions; 'best-T' is the best of a temperature sweep (T in "
+        + ", ".join(runs[0]["sweep_base"])
+        + "; 4 samples each).",
+        "",
+    ]
+    for reward in sorted(
+        {r["reward"] for r in runs}, key=["majority_vote", "pseudo_label", "ground_truth"].index
+    ):
+        rs = [r for r in runs if r["reward"] == reward]
+        if not rs:
+            continue
+        lines += [
+            f"## {reward} ({len(rs)} runs)",
+            "",
+            "| round | greedy Δ | sampled T=1 Δ | maj@8 Δ | gap | "
+            "pseudo-label acc | agreement | runs with greedy below base |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for k in range(1, rounds + 1):
+            g = [
+                r["rounds"][k]["world_eval.greedy_acc"] - r["base"]["greedy_acc"]
+                for r in rs
+                if k in r["rounds"]
+            ]
+            s = [
+                r["rounds"][k]["world_eval.sampled_acc"] - r["base"]["sampled_acc"]
+                for r in rs
+                if k in r["rounds"]
+            ]
+            m = [r["rounds"][k]["world_eval.maj@8"] - r["base"]["maj@8"] for r in rs if k in r["rounds"]]
+            gap = [r["rounds"][k]["world_eval.gap"] for r in rs if k in r["rounds"]]
+            pla = [r["rounds"][k].get("pool.pseudo_label_acc") for r in rs if k in r["rounds"]]
+            agr = [r["rounds"][k].get("pool.agreement_mean") for r in rs if k in r["rounds"]]
+            below = sum(x < 0 for x in g)
+            lines.append(
+                f"| {k} | {_ms(g)} | {_ms(s)} | {_ms(m)} | {_ms(gap)} | {_ms(pla, False)} | {_ms(agr, False)} | "
+                f"{below}/{len(g)} |"
+            )
+        bt_base = [max(r["sweep_base"].values()) for r in rs]
+        bt_final = [max(r["sweep_final"].values()) for r in rs]
+        lines += [
+            "",
+            f"Base greedy {_ms([r['base']['greedy_acc'] for r in rs], False)}; base best-T {_ms(bt_base, False)}; "
+            f"final best-T {_ms(bt_final, False)}; best-T Δ {_ms([f - b for f, b in zip(bt_final, bt_base, strict=True)])}.",
+            "",
+        ]
+        lines.append(
+            "Sharpening-only baseline (untrained base by temperature): "
+            + ", ".join(f"T={t}: {_ms([r['sweep_base'][t] for r in rs], False)}" for t in rs[0]["sweep_base"])
+        )
+        final_greedy = [r["rounds"][rounds]["world_eval.greedy_acc"] for r in rs if rounds in r["rounds"]]
+        lines += [
+            "",
+            f"Final greedy {_ms(final_greedy, False)} against the base at its best temperature "
+            f"{_ms(bt_base, False)}: above it in {sum(g > b for g, b in zip(final_greedy, bt_base, strict=False))}"
+            f"/{len(final_greedy)} runs.",
+        ]
+        if rs[0].get("routes_base"):
+            lines.append(
+                "Greedy decoding's route on eval (share of questions), base → final: "
+                + "; ".join(
+                    f"{r['run_id']}: {_top(r['routes_base'])} → {_top(r['routes_final'])}" for r in rs
+                )
+            )
+        lines.append("")
+    upt = [r for r in runs if r["reward"] == "majority_vote"]
+    orc = [r for r in runs if r["reward"] == "ground_truth"]
+    if upt and orc:
+        gu = statistics.mean(
+            r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in upt
+        )
+        go = statistics.mean(
+            r["rounds"][rounds]["world_eval.greedy_acc"] - r["base"]["greedy_acc"] for r in orc
+        )
+        ratio = gu / go if go > 0 else float("nan")
+        below = sum(r["rounds"][rounds]["world_eval.greedy_acc"] < r["base"]["greedy_acc"] for r in upt)
+        lines += [
+            f"After round {rounds}: UPT greedy gain {gu:+.3f} (target ≥ +0.03, moonshot +0.08; {below}/{len(upt)} "
+            f"runs below base, target ≤ 1 in 5), oracle {go:+.3f}, UPT/oracle {ratio:.2f} (target ≥ 0.5, "
+            "moonshot 0.8).",
+            "",
+        ]
+    lines.append(
+        f"Wall per run: {_ms([r['wall_s'] for r in runs], False)} s (2 runs in parallel, 1 thread each)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base-seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--upt-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rewards", nargs="+", default=["majority_vote", "ground_truth"])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--name", default="upt")
+    ap.add_argument("--from-json", action="store_true", help="re-render the report from the last results")
+    ap.add_argument(
+        "--resweep",
+        action="store_true",
+        help="redo the base's temperature sweep (config grid), then re-render",
+    )
+    args = ap.parse_args()
+    if args.resweep:
+        runs = json.loads((RESULTS / f"{args.name}.json").read_text())
+        cfg = load_config(
+            ROOT / "conf" / "tiny.yaml", [f"bootstrap.seed={runs[0]['base_seed']}", *args.overrides]
+        )
+        from mmupt_core.model.bootstrap import run_bootstrap
+        from mmupt_core.paths import cache_dir
+
+        base_ck, _ = run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
+        swept = sweep(cfg, str(base_ck))
+        for r in runs:
+            r["sweep_base"] = swept
+        (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1, default=str))
+        args.from_json = True
+    if args.from_json:
+        runs = json.loads((RESULTS / f"{args.name}.json").read_text())
+        for r in runs:
+            r["rounds"] = {int(k): v for k, v in r["rounds"].items()}
+        text = report(runs, args.rounds, args.overrides)
+        (RESULTS / f"{args.name}.md").write_text(text)
+        print(text)
+        return
+    jobs = [
+        (b, u, r, args.rounds, args.overrides, args.name)
+        for b in args.base_seeds
+        for u in args.upt_seeds
+        for r in args.rewards
+    ]
+    # Build each base once, here, so parallel workers never race to write the same cached checkpoint.
+    from mmupt_core.model.bootstrap import run_bootstrap
+    from mmupt_core.paths import cache_dir
+
+    for b in args.base_seeds:
+        cfg = load_config(ROOT / "conf" / "tiny.yaml", [f"bootstrap.seed={b}", *args.overrides])
+        run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        runs = list(pool.map(one_run, jobs))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1, default=str))
+    text = report(runs, args.rounds, args.overrides)
+    (RESULTS / f"{args.name}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The model: building, first training, sampling and the GRPO update.
+
+- tiny: the tiny Qwen2.5-VL-architecture model, its tokenizer and processor (`load_pretrained`)
+- bootstrap: the tiny model's first SFT on the world's labeled split (`run_bootstrap`, cached)
+- checkpoints: a configured model path or hub id -> a checked local checkpoint (`resolve_model`)
+- sampling: the `Sampler` protocol, `Request`/`SampleSet`, `SamplingParams` and the transformers backend
+- vllm_sampler: the vLLM backend; backend: `make_sampler` picks HF or vLLM as configured
+- train: the GRPO update through TRL (`train_round`, `grpo_args`); also `python -m mmupt_core.model.train JOB`
+  under `accelerate launch`, so it is imported from its module, not from here
+"""
+
+from mmupt_core.model.backend import choose_backend, make_sampler
+from mmupt_core.model.sampling import (
+    Completion,
+    HFSampler,
+    Request,
+    Sampler,
+    SampleSet,
+    load_images,
+    requests_for,
+)
+
+__all__ = [
+    "Completion",
+    "HFSampler",
+    "Request",
+    "SampleSet",
+    "Sampler",
+    "choose_backend",
+    "load_images",
+    "make_sampler",
+    "requests_for",
+]

@@ -1,0 +1,159 @@
+"""Sampling n answers per item: a `Sampler` protocol with an HF (CPU/GPU) and a vLLM (GPU) backend.
+
+Both backends take the same `Request`s, whose prompt is built once by `prompts.build_messages` and rendered by
+the model's own chat template (`render_prompt`). An optional `prefill` forces the start of the answer (used to
+force one reasoning route).
+
+    python -m mmupt_core.sampling CHECKPOINT   # quick throughput check on the world's eval split
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+from PIL import Image
+
+from mmupt_core import events
+from mmupt_core.data.items import Item
+from mmupt_core.prompts import build_messages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    item_id: str
+    image: Image.Image
+    messages: list[dict]
+    prefill: str = ""
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str  # "stop" (end of turn) or "length" (hit max_tokens)
+    n_tokens: int
+
+
+@dataclass
+class SampleSet:
+    request: Request
+    completions: list[Completion] = field(default_factory=list)
+
+
+class Sampler(Protocol):
+    def sample(
+        self,
+        requests: Sequence[Request],
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        seed: int,
+    ) -> list[SampleSet]: ...
+
+
+def load_image(path: str) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def load_images(items: Sequence[Item]) -> tuple[list[Item], dict[str, Image.Image], list[dict]]:
+    """The items whose image still loads, their images by item id, and a rejection row for each other one:
+    an image deleted or damaged after the pool was registered costs that item, not the round."""
+    ok, images, rejected, by_path = [], {}, [], {}
+    for it in items:
+        try:
+            if it.image not in by_path:
+                by_path[it.image] = load_image(it.image)
+        except (OSError, ValueError, SyntaxError) as exc:
+            rejected.append({"item_id": it.item_id, "reason": f"image unreadable: {exc}"})
+            continue
+        images[it.item_id] = by_path[it.image]
+        ok.append(it)
+    if rejected:
+        log.warning("%d item(s) skipped: image unreadable (first: %s)", len(rejected), rejected[0]["reason"])
+    return ok, images, rejected
+
+
+def requests_for(
+    items: Sequence[Item], suffix: str, image_first: bool = True, images: dict[str, Image.Image] | None = None
+) -> list[Request]:
+    """One request per item, the image loaded from the item's path unless given."""
+    out = []
+    for it in items:
+        img = images[it.item_id] if images is not None else load_image(it.image)
+        out.append(Request(it.item_id, img, build_messages(it.question, suffix, image_first)))
+    return out
+
+
+def render_prompt(processor, request: Request) -> str:
+    """The prompt text both backends feed the model: the chat template with the generation prompt, + prefill."""
+    return (
+        processor.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=False)
+        + request.prefill
+    )
+
+
+class HFSampler:
+    """transformers `generate`, batched across items and samples with left padding."""
+
+    def __init__(self, model, processor, batch_size: int = 64, suppress_token_ids: Sequence[int] = ()):
+        self.model = model
+        self.processor = processor
+        self.batch_size = batch_size
+        self.suppress = list(suppress_token_ids)
+        self.processor.tokenizer.padding_side = "left"
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        requests: Sequence[Request],
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        seed: int,
+    ) -> list[SampleSet]:
+        self.model.eval()
+        tok = self.processor.tokenizer
+        eos = tok.eos_token_id
+        greedy = temperature == 0
+        reps = 1 if greedy else n  # greedy decoding gives the same text n times: decode once, copy
+        flat = [(i, r) for i, r in enumerate(requests) for _ in range(reps)]
+        out = [SampleSet(r) for r in requests]
+        for start in range(0, len(flat), self.batch_size):
+            chunk = flat[start : start + self.batch_size]
+            texts = [render_prompt(self.processor, r) for _, r in chunk]
+            batch = self.processor(
+                text=texts, images=[r.image for _, r in chunk], return_tensors="pt", padding=True
+            )
+            batch = batch.to(self.model.device)
+            # One seed per chunk keeps results reproducible for a given (seed, batch_size).
+            torch.manual_seed(seed * 1_000_003 + start)
+            gen = self.model.generate(
+                **batch,
+                do_sample=not greedy,
+                temperature=temperature if not greedy else None,
+                top_p=top_p if not greedy else None,
+                top_k=0 if not greedy else None,
+                max_new_tokens=max_tokens,
+                suppress_tokens=self.suppress or None,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=eos,
+            )
+            new = gen[:, batch["input_ids"].shape[1] :].tolist()
+            for (i, _), ids in zip(chunk, new, strict=True):
+                stop = eos in ids
+                kept = ids[: ids.index(eos)] if stop else ids
+                kept = [t for t in kept if t != tok.pad_token_id]
+                c = Completion(
+                    tok.decode(kept, skip_special_tokens=True), "stop" if stop else "length", len(kept)
+                )
+                out[i].completions.extend([c] * (n if greedy else 1))
+            events.progress(min(start + self.batch_size, len(flat)), len(flat), "generations")
+        return out

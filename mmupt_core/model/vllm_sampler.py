@@ -1,0 +1,64 @@
+"""The vLLM backend of the `Sampler` protocol: `vllm.LLM` with multi_modal_data (vLLM is an optional extra,
+imported only when this backend is built)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+
+import torch
+
+from mmupt_core.model.sampling import Completion, Request, SampleSet, render_prompt
+
+
+def vllm_available() -> bool:
+    return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+
+
+def vllm_inputs(processor, requests: Sequence[Request]) -> list[dict]:
+    """vLLM prompt dicts: rendered prompt text + multi_modal_data (built without importing vLLM)."""
+    return [{"prompt": render_prompt(processor, r), "multi_modal_data": {"image": r.image}} for r in requests]
+
+
+class VLLMSampler:
+    """`vllm.LLM` with multi_modal_data; for GPUs."""
+
+    def __init__(self, model_path: str, processor, *, trust_remote_code: bool = False, **llm_kwargs):
+        from vllm import LLM  # imported lazily: vLLM is an optional GPU extra
+
+        self.processor = processor
+        self.llm = LLM(
+            model=model_path,
+            trust_remote_code=trust_remote_code,
+            limit_mm_per_prompt={"image": 1},
+            **llm_kwargs,
+        )
+
+    def sample(
+        self,
+        requests: Sequence[Request],
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        seed: int,
+    ) -> list[SampleSet]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(
+            n=n,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            seed=seed,
+            skip_special_tokens=True,
+        )
+        results = self.llm.generate(vllm_inputs(self.processor, requests), params)
+        out = []
+        for req, res in zip(requests, results, strict=True):
+            comps = [
+                Completion(o.text, "stop" if o.finish_reason == "stop" else "length", len(o.token_ids))
+                for o in res.outputs
+            ]
+            out.append(SampleSet(req, comps))
+        return out

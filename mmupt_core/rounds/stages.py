@@ -1,0 +1,382 @@
+"""The stages of a round as plain functions over references: (context) -> StageRecord.
+
+Each stage reads what earlier stages stored (item rows, Parquet sample files, pseudo-labels, checkpoint paths)
+and returns everything it produced as one `StageRecord`, which `run_stage` writes atomically with the stage's
+status. A stage that crashed part-way simply runs again: its files are written under temporary names and
+renamed, and its rows replace the old ones. Prefect tasks wrap these one to one; `mmupt_core.rounds` runs
+them without Prefect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+from mmupt_core import events
+from mmupt_core.config import RunConfig
+from mmupt_core.model import tiny
+from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.bootstrap import run_bootstrap
+from mmupt_core.model.sampling import load_images, requests_for
+from mmupt_core.paths import cache_dir
+from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.diagnostics import round_diagnostics
+from mmupt_core.rounds.pool import (
+    hidden_answers,
+    item_row,
+    pool_items,
+    round_pool,
+    stored_pool,
+    synthetic_items,
+)
+from mmupt_core.scoring.checkpoint import benchmark_label, evaluate_checkpoint
+from mmupt_core.store.rows import StageRecord
+from mmupt_core.voting.answers import extract_answer
+from mmupt_core.voting.vote import vote
+from mmupt_core.world.builder import world_path
+
+log = logging.getLogger(__name__)
+
+
+# -- setup (round 0) ---------------------------------------------------------------------------------------
+def bootstrap_stage(ctx: Context) -> StageRecord:
+    """Round 0: the base checkpoint (the tiny model's first SFT, cached; or the configured model path)."""
+    cfg = ctx.config
+    if cfg.model.name_or_path == "tiny":
+        steps = cfg.bootstrap.steps
+        path, info = run_bootstrap(
+            cfg,
+            world_path(cfg),
+            cache_dir("bootstrap"),
+            on_step=lambda k, _: events.progress(k + 1, steps, "steps"),
+        )
+        metrics = [
+            {"benchmark": "bootstrap", "metric": k, "value": float(info[k]), "n": None}
+            for k in ("wall_s", "params", "steps", "loss_last")
+        ]
+    else:
+        from mmupt_core.model.checkpoints import resolve_model
+
+        path, metrics = resolve_model(cfg.model.name_or_path), []
+    return StageRecord(metrics=metrics, checkpoint={"path": str(path), "parent_id": None})
+
+
+def load_stage(ctx: Context) -> StageRecord:
+    """Round 0: register the unlabeled pool; items that cannot be used go to rejected_items with a reason."""
+    items, rejected = pool_items(ctx.config)
+    return StageRecord(items=[item_row(it) for it in items], rejected_items=rejected)
+
+
+def probe_stage(ctx: Context) -> StageRecord:
+    """Round 0: what majority voting can teach the base on the unlabeled pool, from agreement alone (probe.py)."""
+    from mmupt_core.rounds.probe import run_probe
+
+    cfg = ctx.config
+    _set_threads(cfg)
+    pool, images, rejected = load_images(stored_pool(ctx))
+    ck = ctx.store.checkpoint(ctx.run_id, 0)
+    if ck is None:
+        raise ValueError(f"run {ctx.run_id!r} has no base checkpoint; run the bootstrap first")
+    result = run_probe(
+        make_sampler(cfg, ck["path"]),
+        pool,
+        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
+        k=cfg.voting.n_votes or cfg.sampling.n,
+        temperature=cfg.sampling.temperature,
+        top_p=cfg.sampling.top_p,
+        max_tokens=cfg.sampling.max_tokens,
+        seed=cfg.sampling.seed + 104_729,
+    )
+    for line in result.lines():
+        log.info("%s: %s", ctx.run_id, line)
+    metrics = [
+        {"benchmark": "probe", "metric": k, "value": v, "n": result.n} for k, v in result.metrics().items()
+    ]
+    return StageRecord(metrics=metrics, rejected_items=rejected)
+
+
+# -- the round -----------------------------------------------------------------------------------------------
+def current_checkpoint(ctx: Context) -> dict:
+    """The checkpoint this round starts from: the latest finished one before this round."""
+    rows = [c for c in ctx.store.lineage(ctx.run_id) if c["round"] < ctx.round]
+    if not rows:
+        raise ValueError(
+            f"run {ctx.run_id!r} has no checkpoint before round {ctx.round}; run the bootstrap first"
+        )
+    return rows[0]
+
+
+def _set_threads(config: RunConfig) -> None:
+    torch.set_num_threads(config.model.threads)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def synthesize_stage(ctx: Context) -> StageRecord:
+    """The round's starting model writes new questions about the pool's images; each candidate is filtered
+    (synthesis.py) and recorded with its provenance; accepted ones become items of this round."""
+    from mmupt_core.rounds import synthesis
+
+    cfg, sc = ctx.config, ctx.config.synthesis
+    if not sc.strategies:
+        return StageRecord()
+    _set_threads(cfg)
+    parents, images, rejected = load_images(stored_pool(ctx))
+    ck = current_checkpoint(ctx)
+    sampler = make_sampler(cfg, ck["path"])
+    previous = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
+    labels = {p["item_id"]: p["label"] for p in previous if p["accepted"]}
+    seed = cfg.sampling.seed + 7919 * ctx.round
+    cands = synthesis.generate(
+        sampler, parents, sc, image_first=cfg.model.image_first, seed=seed + 1, labels=labels, images=images
+    )
+    existing: dict[str, list[str]] = {}
+    for it in parents + [it for it in synthetic_items(ctx) if it.meta.get("round", ctx.round) < ctx.round]:
+        existing.setdefault(it.image, []).append(it.question)
+    synthesis.text_filters(cands, sc, existing, ctx.round, ck["path"])
+    synthesis.answerability(
+        sampler,
+        cands,
+        cfg.voting,
+        n=cfg.voting.n_votes or cfg.sampling.n,
+        suffix=cfg.sampling.prompt_suffix,
+        image_first=cfg.model.image_first,
+        temperature=cfg.sampling.temperature,
+        top_p=cfg.sampling.top_p,
+        max_tokens=cfg.sampling.max_tokens,
+        seed=seed + 2,
+    )
+    accepted = [c for c in cands if c.outcome == "accepted"]
+    items = [item_row(c.item, filter="accepted", agreement=c.agreement) for c in accepted]
+    rows = [
+        {
+            "candidate_idx": i,
+            "parent_item_id": c.parent.item_id,
+            "strategy": c.strategy,
+            "generator_checkpoint": ck["path"],
+            "text": c.text,
+            "question": c.question,
+            "item_id": c.item.item_id if c.item else None,
+            "outcome": c.outcome,
+            "label": c.label,
+            "agreement": c.agreement,
+        }
+        for i, c in enumerate(cands)
+    ]
+    stats = synthesis.summary(cands)
+    for strategy in sc.strategies:
+        mine = [c for c in cands if c.strategy == strategy]
+        stats[f"accept_rate_{strategy}"] = (
+            sum(c.outcome == "accepted" for c in mine) / len(mine) if mine else 0.0
+        )
+    if accepted and cfg.data.source == "world":
+        # Diagnostics only: how many accepted questions the world can answer, and how often their vote is right.
+        truth = hidden_answers(cfg, [c.item for c in accepted])
+        answerable = [c for c in accepted if c.item.item_id in truth]
+        stats["world_answerable_rate"] = len(answerable) / len(accepted)
+        if answerable:
+            stats["label_acc"] = sum(c.label == truth[c.item.item_id] for c in answerable) / len(answerable)
+    metrics = [{"benchmark": "synthesis", "metric": k, "value": v, "n": len(cands)} for k, v in stats.items()]
+    return StageRecord(items=items, synthesis=rows, metrics=metrics, rejected_items=rejected)
+
+
+def sample_stage(ctx: Context) -> StageRecord:
+    """Draw n_votes answers per pool item from the round's starting checkpoint; samples go to Parquet."""
+    cfg = ctx.config
+    _set_threads(cfg)
+    pool, images, rejected = load_images(round_pool(ctx))
+    ck = current_checkpoint(ctx)
+    sampler = make_sampler(cfg, ck["path"])
+    n = cfg.voting.n_votes or cfg.sampling.n
+    sets = sampler.sample(
+        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
+        n,
+        cfg.sampling.temperature,
+        cfg.sampling.top_p,
+        cfg.sampling.max_tokens,
+        cfg.sampling.seed + 7919 * ctx.round,
+    )
+    rows = {k: [] for k in ("item_id", "sample_idx", "text", "answer", "finish_reason", "n_tokens")}
+    for it, s in zip(pool, sets, strict=True):
+        for idx, c in enumerate(s.completions):
+            rows["item_id"].append(it.item_id)
+            rows["sample_idx"].append(idx)
+            rows["text"].append(c.text)
+            rows["answer"].append(extract_answer(c.text, it.choices))
+            rows["finish_reason"].append(c.finish_reason)
+            rows["n_tokens"].append(c.n_tokens)
+    path = ctx.round_dir / "samples.parquet"
+    write_parquet_atomic(pa.table(rows), path)
+    return StageRecord(samples=[{"path": str(path), "n_rows": len(rows["item_id"])}], rejected_items=rejected)
+
+
+def vote_stage(ctx: Context) -> StageRecord:
+    """Majority vote per item over its samples; the filters decide which pseudo-labels are accepted."""
+    cfg = ctx.config
+    files = ctx.store.sample_files(ctx.run_id, ctx.round)
+    if not files:
+        raise ValueError(
+            f"run {ctx.run_id!r} round {ctx.round}: no samples recorded; run the sample stage first"
+        )
+    table = pq.read_table(files[0]["path"], columns=["item_id", "answer"]).to_pydict()
+    by_item: dict[str, list[str | None]] = {}
+    for item_id, ans in zip(table["item_id"], table["answer"], strict=True):
+        by_item.setdefault(item_id, []).append(ans)
+    hidden = hidden_answers(cfg, synthetic_items(ctx))
+    labels, correct = [], []
+    for item_id, answers in by_item.items():
+        v = vote(answers, tie_break=cfg.voting.tie_break)
+        ok = v.accepted(cfg.voting.min_agreement, cfg.voting.min_valid)
+        labels.append(
+            {
+                "item_id": item_id,
+                "label": v.label,
+                "votes": v.votes,
+                "n_valid": v.n_valid,
+                "agreement": v.agreement,
+                "accepted": ok,
+            }
+        )
+        if ok and item_id in hidden:
+            correct.append(v.label == hidden[item_id])
+    metrics = round_diagnostics(by_item, labels)
+    if correct:
+        # Diagnostic only: how often accepted pseudo-labels match the hidden answers. Never used for training.
+        metrics.append(
+            {
+                "benchmark": "pool",
+                "metric": "pseudo_label_acc",
+                "value": sum(correct) / len(correct),
+                "n": len(correct),
+            }
+        )
+    return StageRecord(pseudo_labels=labels, metrics=metrics)
+
+
+def train_stage(ctx: Context) -> StageRecord:
+    """GRPO on the round's accepted items; the checkpoint's parent is the round's starting checkpoint."""
+    from mmupt_core.model.train import TrainItem, launch, train_round, write_job
+
+    cfg = ctx.config
+    _set_threads(cfg)
+    ck = current_checkpoint(ctx)
+    labels = {
+        p["item_id"]: p["label"] for p in ctx.store.pseudo_labels(ctx.run_id, ctx.round) if p["accepted"]
+    }
+    pool, images, rejected = load_images([it for it in round_pool(ctx) if it.item_id in labels])
+    truth = hidden_answers(cfg, pool) if cfg.training.reward == "ground_truth" else {}
+    if not pool:
+        # Nothing passed the filters: no pseudo-label, no update. The round carries its checkpoint forward.
+        log.warning(
+            "%s round %d: no accepted items; keeping checkpoint %s", ctx.run_id, ctx.round, ck["path"]
+        )
+        return StageRecord(
+            metrics=[{"benchmark": "train", "metric": "items", "value": 0.0, "n": 0}],
+            checkpoint={"path": ck["path"], "parent_id": ck["checkpoint_id"]},
+        )
+    out = ctx.dir / "checkpoints" / f"round-{ctx.round}"
+    from transformers import AutoTokenizer
+
+    tokenizer_source = AutoTokenizer.from_pretrained(
+        ck["path"], trust_remote_code=cfg.model.trust_remote_code
+    )
+    options = {
+        "suffix": cfg.sampling.prompt_suffix,
+        "image_first": cfg.model.image_first,
+        "tie_break": cfg.voting.tie_break,
+        "min_agreement": cfg.voting.min_agreement,
+        "trust_remote_code": cfg.model.trust_remote_code,
+        "suppress_tokens": tiny.suppressed_token_ids(tokenizer_source),
+    }
+    if cfg.training.launcher == "accelerate":
+        rows = [
+            {
+                "item_id": it.item_id,
+                "image": it.image,
+                "question": it.question,
+                "pseudo_label": labels[it.item_id],
+                "answer": truth.get(it.item_id),
+            }
+            for it in pool
+        ]
+        job = write_job(
+            out.with_name(out.name + ".job"), rows, checkpoint=ck["path"], tc=cfg.training, out=out, **options
+        )
+        metrics = launch(job, cfg.training)
+    else:
+        items = [
+            TrainItem(it.item_id, images[it.item_id], it.question, labels[it.item_id], truth.get(it.item_id))
+            for it in pool
+        ]
+        metrics = train_round(Path(ck["path"]), items, cfg.training, out, **options)
+    metrics["items"] = float(len(pool))
+    rows = [{"benchmark": "train", "metric": k, "value": v, "n": len(pool)} for k, v in metrics.items()]
+    return StageRecord(
+        metrics=rows,
+        checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]},
+        rejected_items=rejected,
+    )
+
+
+def evaluate_stage(ctx: Context) -> StageRecord:
+    """Score the round's new checkpoint on each configured benchmark against ground truth, per item."""
+    cfg = ctx.config
+    _set_threads(cfg)
+    ck = ctx.store.checkpoint(ctx.run_id, ctx.round)
+    if ck is None:
+        raise ValueError(f"run {ctx.run_id!r} round {ctx.round}: no checkpoint; run the train stage first")
+    sampler = make_sampler(cfg, ck["path"])
+    rows = []
+    for name in cfg.evaluation.benchmarks:
+        metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
+        n = int(metrics.pop("n"))
+        label = benchmark_label(cfg, name)
+        rows += [{"benchmark": label, "metric": k, "value": v, "n": n} for k, v in metrics.items()]
+    return StageRecord(metrics=rows)
+
+
+def record_stage(ctx: Context) -> StageRecord:
+    """Close the round: label-free stopping signals from this and the previous round's votes."""
+    from mmupt_core.rounds.diagnostics import stopping_signals
+
+    prev = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
+    cur = ctx.store.pseudo_labels(ctx.run_id, ctx.round)
+    metrics = stopping_signals(prev, cur)
+    return StageRecord(
+        metrics=[
+            {"benchmark": "stopping", "metric": k, "value": v, "n": len(cur)} for k, v in metrics.items()
+        ]
+    )
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[Context], StageRecord]] = {
+    "bootstrap": bootstrap_stage,
+    "load": load_stage,
+    "probe": probe_stage,
+    "synthesize": synthesize_stage,
+    "sample": sample_stage,
+    "vote": vote_stage,
+    "train": train_stage,
+    "evaluate": evaluate_stage,
+    "record": record_stage,
+}
+
+
+def stop_suggested(ctx: Context) -> bool:
+    """Whether the round's label-free stopping signal fired (see diagnostics.stopping_signals)."""
+    rows = [
+        m
+        for m in ctx.store.metrics(ctx.run_id)
+        if m["round"] == ctx.round and m["benchmark"] == "stopping" and m["metric"] == "stop_suggested"
+    ]
+    return bool(rows and rows[0]["value"])

@@ -1,0 +1,75 @@
+"""A checkpoint at work: its sampler (HF or vLLM, as configured) and its scores on a benchmark, per item against
+ground truth (the embedded world's held-out split, or one of the paper's benchmarks)."""
+
+from __future__ import annotations
+
+from mmupt_core.config import RunConfig
+from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.sampling import load_images, requests_for
+from mmupt_core.paths import cache_dir
+from mmupt_core.scoring.evaluate import evaluate
+from mmupt_core.world import builder as world
+from mmupt_core.world.builder import world_path
+
+
+def benchmark_label(cfg: RunConfig, name: str) -> str:
+    """The name a benchmark's scores are stored and shown under: the scoring mode beside every paper
+    benchmark ("mathvista_testmini:official"); the embedded world has one scorer."""
+    return name if name == "world_eval" else f"{name}:{cfg.evaluation.scoring}"
+
+
+def benchmark_items(cfg: RunConfig, name: str):
+    """(items, answers, scorer, extract) of one benchmark; world_eval is the embedded world's held-out split."""
+    from mmupt_core.scoring.evaluate import EquivalenceScorer, default_extract
+
+    if name == "world_eval":
+        items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
+        return items, {it.item_id: it.answer for it in items}, EquivalenceScorer(), default_extract
+    from mmupt_core.scoring.benchmarks import load_benchmark
+
+    bench, loaded = load_benchmark(
+        name,
+        cfg.model,
+        cache_dir("benchmarks"),
+        source=cfg.evaluation.sources.get(name),
+        limit=cfg.evaluation.limit,
+        max_source_pixels=cfg.data.max_source_pixels,
+    )
+    mode = cfg.evaluation.scoring
+    scorer = bench.scorers[mode]
+    if cfg.evaluation.judge_url:
+        from mmupt_core.scoring.judge import JudgeScorer
+
+        scorer = JudgeScorer(scorer, cfg.evaluation.judge_url, cfg.evaluation.judge_model)
+    return loaded.items, loaded.answers, scorer, lambda text, item: bench.extract(text, item, mode)
+
+
+def evaluate_checkpoint(
+    cfg: RunConfig, checkpoint: str, seed: int = 0, benchmark: str = "world_eval", sampler=None
+) -> dict[str, float]:
+    items, answers, scorer, extract = benchmark_items(cfg, benchmark)
+    items, images, _ = load_images([it for it in items if it.item_id in answers])
+    sampler = sampler or make_sampler(cfg, checkpoint)
+    reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first, images)
+    metrics, results = evaluate(
+        sampler,
+        items,
+        reqs,
+        answers,
+        k=cfg.evaluation.k,
+        temperature=cfg.evaluation.temperature,
+        max_tokens=cfg.sampling.max_tokens,
+        seed=seed,
+        scorer=scorer,
+        top_p=cfg.sampling.top_p,
+        extract=extract,
+    )
+    if benchmark == "wemath_testmini":
+        from mmupt_core.scoring.benchmarks import wemath_four_dimensional
+
+        hits = [
+            (it.meta["group"], it.meta["key"], scorer.score(r.greedy, it, r.answer))
+            for it, r in zip(items, results, strict=True)
+        ]
+        metrics.update(wemath_four_dimensional(hits))
+    return metrics

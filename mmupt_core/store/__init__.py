@@ -1,0 +1,11 @@
+"""The run store (DuckDB): every SQL statement in mmupt lives in this package.
+
+- db: `Store`, the one owner of connections (short-lived, retried on lock errors, read-only for readers)
+- rows: `StageRecord`, what one stage produced, and the columns of each stage table
+- schema.sql: the tables (runs, rounds, stages, items, samples, pseudo_labels, metrics, checkpoints, ...)
+"""
+
+from mmupt_core.store.db import Store, StoreError, checkpoint_id
+from mmupt_core.store.rows import STAGE_TABLES, StageRecord
+
+__all__ = ["STAGE_TABLES", "StageRecord", "Store", "StoreError", "checkpoint_id"]

@@ -1,0 +1,154 @@
+"""What a run did, in one compact table a round a row (round 0 = the base) and a verdict in words.
+
+The same rows feed the terminal's final table, `mmupt show RUN`, the Prefect summary artifact and the HTML report.
+Accuracy is the embedded world's held-out split (`world_eval`) or, for real data, the first configured benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmupt_core.store.db import Store
+
+# (header, field) of the compact table
+COLUMNS = (
+    ("round", "round"),
+    ("greedy", "greedy"),
+    ("Δ base", "delta"),
+    ("sampled", "sampled"),
+    ("maj@k", "maj"),
+    ("agree", "agreement"),
+    ("labelled", "labelled"),
+    ("PL ok", "pseudo_label_acc"),
+    ("signal", "stop"),
+    ("wall s", "wall_s"),
+)
+
+
+@dataclass
+class RoundSummary:
+    round: int
+    greedy: float | None = None
+    sampled: float | None = None
+    maj: float | None = None
+    k: int | None = None
+    n_eval: int | None = None
+    benchmark: str | None = None
+    agreement: float | None = None
+    accepted: int | None = None
+    pool: int | None = None
+    pseudo_label_acc: float | None = None
+    stop: bool | None = None
+    wall_s: float | None = None
+    checkpoint: str | None = None
+    delta: float | None = None
+
+    @property
+    def labelled(self) -> str | None:
+        """Pseudo-labelled items of the pool: 'accepted/pool'."""
+        return None if self.accepted is None or self.pool is None else f"{self.accepted}/{self.pool}"
+
+
+def _accuracy_benchmark(names: set[str]) -> str | None:
+    if "world_eval" in names:
+        return "world_eval"
+    paper = sorted(n for n in names if ":" in n)  # "<benchmark>:<scoring mode>"
+    return paper[0] if paper else None
+
+
+def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
+    """One summary a round, round 0 (the base) first; each round's greedy change against round 0."""
+    by_round: dict[int, dict[tuple[str, str], tuple[float, int | None]]] = {}
+    for m in store.metrics(run_id):
+        by_round.setdefault(m["round"], {})[(m["benchmark"], m["metric"])] = (m["value"], m["n"])
+    walls: dict[int, float] = {}
+    for s in store.stages(run_id):
+        walls[s["round"]] = walls.get(s["round"], 0.0) + (s["wall_s"] or 0.0)
+    checkpoints = {c["round"]: c["checkpoint_id"] for c in store.lineage(run_id)}
+    rounds = sorted(set(by_round) | set(checkpoints) | set(walls))
+    bench = _accuracy_benchmark({b for m in by_round.values() for b, _ in m})
+    out = []
+    for r in rounds:
+        m = by_round.get(r, {})
+        s = RoundSummary(round=r, wall_s=walls.get(r), checkpoint=checkpoints.get(r), benchmark=bench)
+        if bench and (bench, "greedy_acc") in m:
+            s.greedy, s.n_eval = m[(bench, "greedy_acc")]
+            s.sampled = m.get((bench, "sampled_acc"), (None, None))[0]
+            maj = next(
+                ((k, v) for (b, k), v in m.items() if b == bench and k.startswith("maj@") and "/" not in k),
+                None,
+            )
+            if maj:
+                s.k, s.maj = int(maj[0][4:]), maj[1][0]
+        s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
+        items = m.get(("pool", "items"), (None, None))[0]
+        accepted = m.get(("pool", "accepted"), (None, None))[0]
+        s.pool = int(items) if items is not None else None
+        s.accepted = int(accepted) if accepted is not None else None
+        s.pseudo_label_acc = m.get(("pool", "pseudo_label_acc"), (None, None))[0]
+        stop = m.get(("stopping", "stop_suggested"), (None, None))[0]
+        s.stop = bool(stop) if stop is not None else None
+        out.append(s)
+    base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
+    for s in out:
+        if base is not None and s.greedy is not None and s.round > 0:
+            s.delta = s.greedy - base.greedy
+    return out
+
+
+def _cell(field: str, value) -> str:
+    if value is None:
+        return "-"
+    if field == "delta":
+        return f"{value:+.3f}"
+    if field == "stop":
+        return "stop" if value else "go on"
+    if field == "wall_s":
+        return f"{value:.0f}"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def compact_rows(summaries: list[RoundSummary]) -> list[dict[str, str]]:
+    """The compact table as strings: integers as integers, accuracies to 3 places, changes signed; the
+    majority column names its k ("maj@8")."""
+    k = next((s.k for s in summaries if s.k is not None), None)
+    rename = {"maj@k": f"maj@{k}"} if k is not None else {}
+    return [{rename.get(h, h): _cell(f, getattr(s, f)) for h, f in COLUMNS} for s in summaries]
+
+
+def markdown(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return "_no rounds yet_\n"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(r[c] for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
+    """The run's outcome in words and numbers."""
+    base = next((s for s in summaries if s.round == 0 and s.greedy is not None), None)
+    last = next((s for s in reversed(summaries) if s.round > 0 and s.greedy is not None), None)
+    if base is None or last is None:
+        return "no verdict yet: the base and at least one round must be evaluated"
+    change = last.greedy - base.greedy
+    where = (
+        f"on {last.n_eval} held-out questions" if last.benchmark == "world_eval" else f"on {last.benchmark}"
+    ) + (" (n unknown)" if last.n_eval is None else "")
+    labels = "ground-truth rewards (a supervised oracle run)" if supervised else "no labels used"
+    head = f"greedy {base.greedy:.3f} → {last.greedy:.3f} ({change:+.3f}) after round {last.round} {where}, {labels}"
+    if change > 0:
+        head = "the model got better: " + head
+    elif change < 0:
+        head = "the model got WORSE: " + head
+    else:
+        head = "no change: " + head
+    parts = [head]
+    plab = next((s.pseudo_label_acc for s in reversed(summaries) if s.pseudo_label_acc is not None), None)
+    if plab is not None:
+        parts.append(f"pseudo-labels {100 * plab:.0f}% right in the last round (diagnostic, hidden answers)")
+    if last.stop is not None:
+        parts.append("the stopping signal says " + ("stop" if last.stop else "go on"))
+    return "; ".join(parts) + "."

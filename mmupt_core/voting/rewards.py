@@ -1,0 +1,93 @@
+"""TRL reward functions: `fn(completions, **dataset_columns, **kwargs) -> list[float | None]`.
+
+Each function's __name__ is the metric name TRL logs. Parameterised rewards are small factories; `REWARDS` is an
+explicit registry. None of these raise on an unparseable completion: it simply earns 0.
+
+- majority_vote_reward: the paper's online reward. Completions are grouped by `item_id` (never by position in
+  the batch); within each group the majority answer is the pseudo-label, and a completion earns 1 if its answer
+  is equivalent to it. A group with no label (all unparseable, or a tie under tie_break="none"), or whose
+  agreement is below min_agreement, earns 0 everywhere: no pseudo-label, no gradient.
+  Note: under multi-process training TRL computes rewards per process; a group split across processes votes
+  over its local part. Use `pseudo_label` (offline votes, any n_votes) when that matters.
+- pseudo_label_reward: agreement with the round's `pseudo_label` column, voted offline in the vote stage.
+- ground_truth_reward: agreement with `answer`; an oracle for comparison runs only (config reward: ground_truth,
+  and the store marks such runs supervised).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from mmupt_core.voting.answers import equivalent, extract_answer
+from mmupt_core.voting.vote import vote
+
+log = logging.getLogger(__name__)
+RewardFn = Callable[..., list[float | None]]
+
+
+def completion_text(completion: Any) -> str:
+    """TRL passes conversational completions as [{'role': 'assistant', 'content': ...}], plain ones as str."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion:
+        content = completion[-1].get("content", "")
+        if isinstance(content, list):
+            return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return str(content)
+    return ""
+
+
+def _answers(completions: list[Any]) -> list[str | None]:
+    return [extract_answer(completion_text(c)) for c in completions]
+
+
+def _agreement_reward(answers: list[str | None], targets: list[str | None]) -> list[float | None]:
+    return [1.0 if t is not None and equivalent(a, t) else 0.0 for a, t in zip(answers, targets, strict=True)]
+
+
+def make_majority_vote_reward(tie_break: str = "none", min_agreement: float = 0.0) -> RewardFn:
+    def majority_vote_reward(completions: list[Any], item_id: list[str], **kwargs: Any) -> list[float | None]:
+        answers = _answers(completions)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for idx, key in enumerate(item_id):
+            groups[key].append(idx)
+        targets: list[str | None] = [None] * len(completions)
+        for members in groups.values():
+            v = vote([answers[i] for i in members], tie_break=tie_break)  # type: ignore[arg-type]
+            label = v.label if v.label is not None and v.agreement >= min_agreement else None
+            for i in members:
+                targets[i] = label
+        return _agreement_reward(answers, targets)
+
+    return majority_vote_reward
+
+
+def pseudo_label_reward(
+    completions: list[Any], pseudo_label: list[str | None], **kwargs: Any
+) -> list[float | None]:
+    return _agreement_reward(_answers(completions), list(pseudo_label))
+
+
+def ground_truth_reward(
+    completions: list[Any], answer: list[str | None], **kwargs: Any
+) -> list[float | None]:
+    from mmupt_core.voting.answers import normalize
+
+    return _agreement_reward(_answers(completions), [normalize(a) if a is not None else None for a in answer])
+
+
+REWARDS: dict[str, Callable[..., RewardFn]] = {
+    "majority_vote": make_majority_vote_reward,
+    "pseudo_label": lambda **_: pseudo_label_reward,
+    "ground_truth": lambda **_: ground_truth_reward,
+}
+
+
+def reward_for(name: str, *, tie_break: str = "none", min_agreement: float = 0.0) -> RewardFn:
+    """The reward function for the config's `training.reward`."""
+    if name not in REWARDS:
+        raise ValueError(f"unknown reward {name!r}; expected one of {sorted(REWARDS)}")
+    return REWARDS[name](tie_break=tie_break, min_agreement=min_agreement)
