@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from mmupt_core.scoring.evaluate import entropy
+from mmupt_core.store.rows import metric_rows
 
 COLLAPSE_AGREEMENT = 0.9
 COLLAPSE_ENTROPY = 0.25
@@ -30,7 +31,7 @@ def round_diagnostics(by_item: dict[str, list[str | None]], labels: list[dict]) 
         # share of the pool whose majority is the single most common label: high means answers pile up on one value
         "top_label_share": (label_counts.most_common(1)[0][1] / n) if label_counts else 0.0,
     }
-    return [{"benchmark": "pool", "metric": k, "value": v, "n": len(labels)} for k, v in rows.items()]
+    return metric_rows("pool", rows, len(labels))
 
 
 def stopping_signals(previous: list[dict], current: list[dict]) -> dict[str, float]:

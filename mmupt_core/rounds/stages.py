@@ -35,7 +35,7 @@ from mmupt_core.rounds.pool import (
     synthetic_items,
 )
 from mmupt_core.scoring.checkpoint import benchmark_label, evaluate_checkpoint
-from mmupt_core.store.rows import StageRecord
+from mmupt_core.store.rows import StageRecord, metric_rows
 from mmupt_core.voting.answers import extract_answer
 from mmupt_core.voting.vote import vote
 from mmupt_core.world.builder import world_path
@@ -55,10 +55,9 @@ def bootstrap_stage(ctx: Context) -> StageRecord:
             cache_dir("bootstrap"),
             on_step=lambda k, _: events.progress(k + 1, steps, "steps"),
         )
-        metrics = [
-            {"benchmark": "bootstrap", "metric": k, "value": float(info[k]), "n": None}
-            for k in ("wall_s", "params", "steps", "loss_last")
-        ]
+        metrics = metric_rows(
+            "bootstrap", {k: info[k] for k in ("wall_s", "params", "steps", "loss_last")}, None
+        )
     else:
         from mmupt_core.model.checkpoints import resolve_model
 
@@ -94,9 +93,7 @@ def probe_stage(ctx: Context) -> StageRecord:
     )
     for line in result.lines():
         log.info("%s: %s", ctx.run_id, line)
-    metrics = [
-        {"benchmark": "probe", "metric": k, "value": v, "n": result.n} for k, v in result.metrics().items()
-    ]
+    metrics = metric_rows("probe", result.metrics(), result.n)
     return StageRecord(metrics=metrics, rejected_items=rejected)
 
 
@@ -186,7 +183,7 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         stats["world_answerable_rate"] = len(answerable) / len(accepted)
         if answerable:
             stats["label_acc"] = sum(c.label == truth[c.item.item_id] for c in answerable) / len(answerable)
-    metrics = [{"benchmark": "synthesis", "metric": k, "value": v, "n": len(cands)} for k, v in stats.items()]
+    metrics = metric_rows("synthesis", stats, len(cands))
     return StageRecord(items=items, synthesis=rows, metrics=metrics, rejected_items=rejected)
 
 
@@ -252,14 +249,7 @@ def vote_stage(ctx: Context) -> StageRecord:
     metrics = round_diagnostics(by_item, labels)
     if correct:
         # Diagnostic only: how often accepted pseudo-labels match the hidden answers. Never used for training.
-        metrics.append(
-            {
-                "benchmark": "pool",
-                "metric": "pseudo_label_acc",
-                "value": sum(correct) / len(correct),
-                "n": len(correct),
-            }
-        )
+        metrics += metric_rows("pool", {"pseudo_label_acc": sum(correct) / len(correct)}, len(correct))
     return StageRecord(pseudo_labels=labels, metrics=metrics)
 
 
@@ -281,7 +271,7 @@ def train_stage(ctx: Context) -> StageRecord:
             "%s round %d: no accepted items; keeping checkpoint %s", ctx.run_id, ctx.round, ck["path"]
         )
         return StageRecord(
-            metrics=[{"benchmark": "train", "metric": "items", "value": 0.0, "n": 0}],
+            metrics=metric_rows("train", {"items": 0.0}, 0),
             checkpoint={"path": ck["path"], "parent_id": ck["checkpoint_id"]},
         )
     out = ctx.dir / "checkpoints" / f"round-{ctx.round}"
@@ -320,7 +310,7 @@ def train_stage(ctx: Context) -> StageRecord:
         ]
         metrics = train_round(Path(ck["path"]), items, cfg.training, out, **options)
     metrics["items"] = float(len(pool))
-    rows = [{"benchmark": "train", "metric": k, "value": v, "n": len(pool)} for k, v in metrics.items()]
+    rows = metric_rows("train", metrics, len(pool))
     return StageRecord(
         metrics=rows,
         checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]},
@@ -341,7 +331,7 @@ def evaluate_stage(ctx: Context) -> StageRecord:
         metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
         n = int(metrics.pop("n"))
         label = benchmark_label(cfg, name)
-        rows += [{"benchmark": label, "metric": k, "value": v, "n": n} for k, v in metrics.items()]
+        rows += metric_rows(label, metrics, n)
     return StageRecord(metrics=rows)
 
 
@@ -352,11 +342,7 @@ def record_stage(ctx: Context) -> StageRecord:
     prev = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
     cur = ctx.store.pseudo_labels(ctx.run_id, ctx.round)
     metrics = stopping_signals(prev, cur)
-    return StageRecord(
-        metrics=[
-            {"benchmark": "stopping", "metric": k, "value": v, "n": len(cur)} for k, v in metrics.items()
-        ]
-    )
+    return StageRecord(metrics=metric_rows("stopping", metrics, len(cur)))
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[Context], StageRecord]] = {

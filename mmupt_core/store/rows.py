@@ -79,3 +79,11 @@ def to_arrow(name: str, rows: list[dict[str, Any]]) -> pa.Table | None:
             values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
         arrays[c] = pa.array(values, type=ARROW_TYPES.get(c, pa.string()))
     return pa.table(arrays)
+
+
+def metric_rows(benchmark: str, values: dict[str, float], n: int | None) -> list[dict[str, Any]]:
+    """Rows of the metrics table: one per (metric, value) of one benchmark or stage, all with the same n."""
+    return [
+        {"benchmark": benchmark, "metric": k, "value": None if v is None else float(v), "n": n}
+        for k, v in values.items()
+    ]
