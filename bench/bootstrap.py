@@ -28,7 +28,7 @@ from bench import chain
 from mmupt_core.config import load_config
 from mmupt_core.model.backend import make_sampler
 from mmupt_core.model.bootstrap import run_bootstrap
-from mmupt_core.model.sampling import Request, requests_for
+from mmupt_core.model.sampling import Request, SamplingParams, requests_for
 from mmupt_core.paths import cache_dir
 from mmupt_core.prompts import text_messages
 from mmupt_core.rounds.probe import LITTLE_TO_TEACH, SHARPENS, ProbeResult, summarize_probe
@@ -56,7 +56,7 @@ def describe_accuracy(sampler, cfg, clean_path: Path, max_tokens: int) -> float:
         prompt, target = module.describe(meta, k % len(meta["routes"]))
         reqs.append(Request(it.item_id, Image.open(it.image).convert("RGB"), text_messages(prompt, False)))
         targets.append(target.rstrip(".").split())
-    sets = sampler.sample(reqs, 1, 0.0, 1.0, max_tokens, 0)
+    sets = sampler.sample(reqs, SamplingParams(max_tokens=max_tokens))
     hits = total = 0
     for s, target in zip(sets, targets, strict=True):
         got = s.completions[0].text.strip().rstrip(".").split()
@@ -73,7 +73,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
     wpath = world.build_world(cfg.world, cache_dir("world"))
     ck, info = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
     sampler = make_sampler(cfg, str(ck))
-    k, mt, suffix = cfg.voting.n_votes or cfg.sampling.n, cfg.sampling.max_tokens, cfg.sampling.prompt_suffix
+    k, mt, suffix = SamplingParams.votes(cfg).n, cfg.sampling.max_tokens, cfg.sampling.prompt_suffix
     out = {
         "seed": seed,
         "checkpoint": str(ck),
@@ -102,10 +102,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
         clean,
         requests_for(clean, suffix, cfg.model.image_first),
         {it.item_id: it.answer for it in clean},
-        k=1,
-        temperature=1.0,
-        max_tokens=mt,
-        seed=seed,
+        SamplingParams(1, 1.0, 1.0, mt, seed),
     )
     out["clean"] = {key: v for key, v in clean_metrics.items() if key.startswith("greedy_acc")}
     out["describe_cell_acc"] = describe_accuracy(sampler, cfg, clean_path, 48)
@@ -122,10 +119,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
             pool,
             pool_req,
             hidden,
-            k=k,
-            temperature=cfg.sampling.temperature,
-            max_tokens=mt,
-            seed=1000 * (stream + 1) + seed,
+            SamplingParams(k, cfg.sampling.temperature, 1.0, mt, 1000 * (stream + 1) + seed),
         )
         accepted = [
             (r, v)
@@ -142,8 +136,10 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
             out["probe"] = summarize_probe(
                 [r.greedy for r in results], [r.samples for r in results], k
             ).metrics()
-    sets = sampler.sample(pool_req, k, cfg.sampling.temperature, cfg.sampling.top_p, mt, 77 + seed)
-    greedy_sets = sampler.sample(pool_req, 1, 0.0, 1.0, mt, 0)
+    sets = sampler.sample(
+        pool_req, SamplingParams(k, cfg.sampling.temperature, cfg.sampling.top_p, mt, 77 + seed)
+    )
+    greedy_sets = sampler.sample(pool_req, SamplingParams(max_tokens=mt))
     groups = [
         [(chain.route_of(c.text), extract_answer(c.text, it.choices)) for c in s.completions]
         for s, it in zip(sets, pool, strict=True)
@@ -159,10 +155,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
         ev,
         requests_for(ev, suffix, cfg.model.image_first),
         {it.item_id: it.answer for it in ev},
-        k=k,
-        temperature=cfg.sampling.temperature,
-        max_tokens=mt,
-        seed=seed,
+        SamplingParams(k, cfg.sampling.temperature, 1.0, mt, seed),
     )
     out["eval_seconds"] = time.perf_counter() - t0
     return out

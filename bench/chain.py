@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from mmupt_core.data.items import Item
-from mmupt_core.model.sampling import Request, Sampler
+from mmupt_core.model.sampling import Request, Sampler, SamplingParams
 from mmupt_core.voting.advantages import grpo_advantages
 from mmupt_core.voting.answers import extract_answer
 from mmupt_core.voting.vote import vote
@@ -90,7 +90,7 @@ def forced_routes(
     got: dict[str, list[str | None]] = {}
     for prefix in prefixes:
         forced = [replace(r, prefill=prefix) for r in requests]
-        sets = sampler.sample(forced, 1, 0.0, 1.0, max_tokens, 0)
+        sets = sampler.sample(forced, SamplingParams(max_tokens=max_tokens))
         got[prefix] = [
             extract_answer(s.completions[0].text, it.choices) for s, it in zip(sets, items, strict=True)
         ]

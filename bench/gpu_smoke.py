@@ -21,7 +21,7 @@ from PIL import Image
 
 from mmupt_core.config import TrainingConfig
 from mmupt_core.model import tiny
-from mmupt_core.model.sampling import HFSampler, Request
+from mmupt_core.model.sampling import HFSampler, Request, SamplingParams
 from mmupt_core.model.train import TrainItem, train_round
 from mmupt_core.prompts import PAPER_SUFFIX, build_messages
 
@@ -81,11 +81,13 @@ def sampling_throughput(model, processor, n_requests, n, max_tokens, size, devic
         batch_size=batch_size,
         suppress_token_ids=tiny.suppressed_token_ids(processor.tokenizer),
     )
-    sampler.sample(reqs[: max(1, batch_size // n)], n, 1.0, 1.0, 8, 0)  # warm-up (kernels, allocator)
+    sampler.sample(
+        reqs[: max(1, batch_size // n)], SamplingParams(n, 1.0, 1.0, 8, 0)
+    )  # warm-up (kernels, allocator)
     if device == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    sets = sampler.sample(reqs, n, 1.0, 1.0, max_tokens, 1)
+    sets = sampler.sample(reqs, SamplingParams(n, 1.0, 1.0, max_tokens, 1))
     if device == "cuda":
         torch.cuda.synchronize()
     wall = time.perf_counter() - start

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from mmupt_core.model import tiny
 from mmupt_core.model.bootstrap import Encoder, Example, train_sft
-from mmupt_core.model.sampling import HFSampler, Request
+from mmupt_core.model.sampling import HFSampler, Request, SamplingParams
 from mmupt_core.prompts import text_messages
 from mmupt_core.world.base import CELL, COLOURS, SHAPES, draw_shape, jitter
 
@@ -70,7 +70,9 @@ def one_object_probe(
     tests = [one_object(test_rng) for _ in range(n_test)]
     sampler = HFSampler(model, processor, suppress_token_ids=tiny.suppressed_token_ids(tok))
     with torch.inference_mode():
-        sets = sampler.sample([Request(str(k), t[0], msgs) for k, t in enumerate(tests)], 1, 0.0, 1.0, 8, 0)
+        sets = sampler.sample(
+            [Request(str(k), t[0], msgs) for k, t in enumerate(tests)], SamplingParams(max_tokens=8)
+        )
     words = [s.completions[0].text.split() for s in sets]
     colour = sum(bool(w) and w[0] == t[1] for w, t in zip(words, tests, strict=True)) / n_test
     shape = sum(len(w) > 1 and w[1] == t[2] for w, t in zip(words, tests, strict=True)) / n_test

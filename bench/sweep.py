@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mmupt_core.data.items import Item
-from mmupt_core.model.sampling import Request, Sampler
+from mmupt_core.model.sampling import Request, Sampler, SamplingParams
 from mmupt_core.scoring.evaluate import EquivalenceScorer, Extractor, Scorer, default_extract
 
 
@@ -24,7 +24,9 @@ def accuracy_at(
 ) -> float:
     """Mean per-sample accuracy at one temperature (0 = greedy), for temperature sweeps."""
     scorer = scorer or EquivalenceScorer()
-    sets = sampler.sample(requests, 1 if temperature == 0 else n, temperature, 1.0, max_tokens, seed)
+    sets = sampler.sample(
+        requests, SamplingParams(1 if temperature == 0 else n, temperature, 1.0, max_tokens, seed)
+    )
     hits = [
         scorer.score(extract(c.text, it), it, answers[it.item_id])
         for it, s in zip(items, sets, strict=True)

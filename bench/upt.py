@@ -34,16 +34,12 @@ def greedy_routes(cfg, checkpoint: str) -> dict[str, float]:
     from collections import Counter
 
     from bench.chain import route_of
-    from mmupt_core.model.sampling import requests_for
+    from mmupt_core.model.sampling import SamplingParams, requests_for
 
     items = world.load_split(world_path(cfg), "eval")
     sets = make_sampler(cfg, checkpoint).sample(
         requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first),
-        1,
-        0.0,
-        1.0,
-        cfg.sampling.max_tokens,
-        0,
+        SamplingParams(max_tokens=cfg.sampling.max_tokens),
     )
     counts = Counter(route_of(s.completions[0].text) or "none" for s in sets)
     return {k: v / len(items) for k, v in counts.most_common()}

@@ -207,13 +207,12 @@ def probe(
     """Label-free probe on the unlabeled pool, before any training: what majority voting can teach here."""
     import torch
 
-    from mmupt_core.model.backend import make_sampler
     from mmupt_core.model.bootstrap import run_bootstrap
     from mmupt_core.model.checkpoints import resolve_model
-    from mmupt_core.model.sampling import load_images, requests_for
+    from mmupt_core.model.sampling import load_images
     from mmupt_core.paths import cache_dir
     from mmupt_core.rounds.pool import pool_items
-    from mmupt_core.rounds.probe import run_probe
+    from mmupt_core.rounds.probe import probe_checkpoint
     from mmupt_core.world.builder import world_path
 
     cfg = _load(config, set_)
@@ -223,16 +222,7 @@ def probe(
     checkpoint = checkpoint or str(resolve_model(cfg.model.name_or_path))
     items, _ = pool_items(cfg)
     items, images, _ = load_images(items)
-    result = run_probe(
-        make_sampler(cfg, checkpoint),
-        items,
-        requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
-        k=cfg.voting.n_votes or cfg.sampling.n,
-        temperature=cfg.sampling.temperature,
-        top_p=cfg.sampling.top_p,
-        max_tokens=cfg.sampling.max_tokens,
-        seed=cfg.sampling.seed + 104_729,
-    )
+    result = probe_checkpoint(cfg, checkpoint, items, images)
     for line in result.lines():
         console.print(line, markup=False, highlight=False)
 

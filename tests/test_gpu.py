@@ -20,7 +20,7 @@ def test_hf_sampler_on_gpu(tmp_path):
         sampling.Request(f"i{k}", Image.new("RGB", (756, 28)), build_messages("How many circles are there?"))
         for k in range(4)
     ]
-    out = s.sample(reqs, n=4, temperature=1.0, top_p=1.0, max_tokens=8, seed=0)
+    out = s.sample(reqs, sampling.SamplingParams(n=4, temperature=1.0, top_p=1.0, max_tokens=8, seed=0))
     assert [len(o.completions) for o in out] == [4] * 4
 
 
@@ -31,5 +31,5 @@ def test_vllm_sampler_real_run(tmp_path):
     tiny.save_pretrained(tiny.build_model(tok), proc, tmp_path / "ck")
     s = vllm_sampler.VLLMSampler(str(tmp_path / "ck"), proc, gpu_memory_utilization=0.2, max_model_len=512)
     reqs = [sampling.Request("a", Image.new("RGB", (756, 28)), build_messages("How many circles are there?"))]
-    out = s.sample(reqs, n=3, temperature=1.0, top_p=1.0, max_tokens=8, seed=0)
+    out = s.sample(reqs, sampling.SamplingParams(n=3, temperature=1.0, top_p=1.0, max_tokens=8, seed=0))
     assert len(out[0].completions) == 3

@@ -29,7 +29,9 @@ def _requests(n=3):
 
 def test_hf_sampler_shape_and_fields():
     s, tok = _sampler()
-    out = s.sample(_requests(3), n=4, temperature=1.0, top_p=1.0, max_tokens=6, seed=0)
+    out = s.sample(
+        _requests(3), sampling.SamplingParams(n=4, temperature=1.0, top_p=1.0, max_tokens=6, seed=0)
+    )
     assert [len(o.completions) for o in out] == [4, 4, 4]
     assert [o.request.item_id for o in out] == ["i0", "i1", "i2"]
     for o in out:
@@ -42,9 +44,9 @@ def test_hf_sampler_shape_and_fields():
 def test_hf_sampler_is_deterministic_for_a_seed():
     s, _ = _sampler(batch_size=5)
     reqs = _requests(3)
-    a = s.sample(reqs, n=4, temperature=1.0, top_p=0.9, max_tokens=6, seed=7)
-    b = s.sample(reqs, n=4, temperature=1.0, top_p=0.9, max_tokens=6, seed=7)
-    c = s.sample(reqs, n=4, temperature=1.0, top_p=0.9, max_tokens=6, seed=8)
+    a = s.sample(reqs, sampling.SamplingParams(n=4, temperature=1.0, top_p=0.9, max_tokens=6, seed=7))
+    b = s.sample(reqs, sampling.SamplingParams(n=4, temperature=1.0, top_p=0.9, max_tokens=6, seed=7))
+    c = s.sample(reqs, sampling.SamplingParams(n=4, temperature=1.0, top_p=0.9, max_tokens=6, seed=8))
     texts = lambda sets: [[x.text for x in o.completions] for o in sets]  # noqa: E731
     assert texts(a) == texts(b)
     assert texts(a) != texts(c)
@@ -52,7 +54,9 @@ def test_hf_sampler_is_deterministic_for_a_seed():
 
 def test_greedy_repeats_one_decode():
     s, _ = _sampler()
-    out = s.sample(_requests(2), n=3, temperature=0.0, top_p=1.0, max_tokens=5, seed=0)
+    out = s.sample(
+        _requests(2), sampling.SamplingParams(n=3, temperature=0.0, top_p=1.0, max_tokens=5, seed=0)
+    )
     for o in out:
         assert len({c.text for c in o.completions}) == 1 and len(o.completions) == 3
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from mmupt_core.config import ConfigError, SynthesisConfig, VotingConfig, load_config
 from mmupt_core.data.items import Item
-from mmupt_core.model.sampling import Completion, SampleSet
+from mmupt_core.model.sampling import Completion, SampleSet, SamplingParams
 from mmupt_core.rounds import synthesis
 from mmupt_core.rounds.context import Context
 from mmupt_core.rounds.driver import run_rounds
@@ -107,9 +107,10 @@ class ScriptedSampler:
     def __init__(self, answers):
         self.answers = answers
 
-    def sample(self, requests, n, temperature, top_p, max_tokens, seed):
+    def sample(self, requests, params):
         return [
-            SampleSet(r, [Completion(t, "stop", 3) for t in self.answers[r.item_id][:n]]) for r in requests
+            SampleSet(r, [Completion(t, "stop", 3) for t in self.answers[r.item_id][: params.n]])
+            for r in requests
         ]
 
 
@@ -132,7 +133,7 @@ def test_answerability_keeps_only_agreed_questions_and_rechecks_leaks(tmp_path):
     )
     voting = VotingConfig(min_agreement=0.5)
     synthesis.answerability(
-        sampler, cands, voting, n=4, suffix="", image_first=True, temperature=1, top_p=1, max_tokens=8, seed=0
+        sampler, cands, voting, SamplingParams(n=4, temperature=1, max_tokens=8), suffix="", image_first=True
     )
     assert [c.outcome for c in cands] == ["accepted", "unanswerable", "answer_leak"]
     assert cands[0].label == "2" and cands[0].agreement == 0.75

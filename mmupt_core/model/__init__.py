@@ -16,6 +16,7 @@ from mmupt_core.model.sampling import (
     Request,
     Sampler,
     SampleSet,
+    SamplingParams,
     load_images,
     requests_for,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Request",
     "SampleSet",
     "Sampler",
+    "SamplingParams",
     "choose_backend",
     "load_images",
     "make_sampler",

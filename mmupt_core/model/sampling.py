@@ -4,20 +4,23 @@ Both backends take the same `Request`s, whose prompt is built once by `prompts.b
 the model's own chat template (`render_prompt`). An optional `prefill` forces the start of the answer (used to
 force one reasoning route).
 
-    python -m mmupt_core.sampling CHECKPOINT   # quick throughput check on the world's eval split
+`SamplingParams` is the one object that says how to draw: built once from the config (`SamplingParams.votes`,
+`SamplingParams.evaluation`) and passed whole to every backend. The vLLM backend is in vllm_sampler.py;
+`backend.make_sampler` picks one as configured.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import torch
 from PIL import Image
 
 from mmupt_core import events
+from mmupt_core.config import RunConfig
 from mmupt_core.data.items import Item
 from mmupt_core.prompts import build_messages
 
@@ -45,16 +48,62 @@ class SampleSet:
     completions: list[Completion] = field(default_factory=list)
 
 
+# -- the sampling parameters, built once from the config and passed whole --------------------------------
+# Each draw of a run reads its own random stream, offset from sampling.seed, so that no two draws (the probe,
+# a round's votes, synthesis and its answerability check) share samples.
+ROUND_SEED_STRIDE = 7919  # round k's draws start at sampling.seed + 7919 * k
+PROBE_SEED_OFFSET = 104_729  # the probe (round 0) stays apart from every round's stream
+SYNTHESIS_SEED_OFFSET = 1  # synthesis writes its questions at the round's seed + 1 ...
+ANSWERABILITY_SEED_OFFSET = 2  # ... and votes on them at + 2
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to draw answers: n per request, temperature (0 = greedy), top_p, length and seed. One object for
+    every backend (the vLLM one maps it to vllm.SamplingParams in one place)."""
+
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 48
+    seed: int = 0
+
+    @property
+    def is_greedy(self) -> bool:
+        return self.temperature == 0
+
+    def greedy(self) -> SamplingParams:
+        """One greedy answer per request, same length and seed."""
+        return replace(self, n=1, temperature=0.0, top_p=1.0)
+
+    @classmethod
+    def votes(cls, config: RunConfig, round_: int = 0, offset: int = 0) -> SamplingParams:
+        """The answers a round votes over: voting.n_votes (default sampling.n) at the sampling temperature, on
+        round `round_`'s stream plus `offset`."""
+        s = config.sampling
+        return cls(
+            n=config.voting.n_votes or s.n,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            max_tokens=s.max_tokens,
+            seed=s.seed + ROUND_SEED_STRIDE * round_ + offset,
+        )
+
+    @classmethod
+    def evaluation(cls, config: RunConfig, seed: int = 0) -> SamplingParams:
+        """Evaluation's k samples at evaluation.temperature (its greedy answer is `.greedy()` of this)."""
+        e = config.evaluation
+        return cls(
+            n=e.k,
+            temperature=e.temperature,
+            top_p=config.sampling.top_p,
+            max_tokens=config.sampling.max_tokens,
+            seed=seed,
+        )
+
+
 class Sampler(Protocol):
-    def sample(
-        self,
-        requests: Sequence[Request],
-        n: int,
-        temperature: float,
-        top_p: float,
-        max_tokens: int,
-        seed: int,
-    ) -> list[SampleSet]: ...
+    def sample(self, requests: Sequence[Request], params: SamplingParams) -> list[SampleSet]: ...
 
 
 def load_image(path: str) -> Image.Image:
@@ -110,19 +159,12 @@ class HFSampler:
         self.processor.tokenizer.padding_side = "left"
 
     @torch.inference_mode()
-    def sample(
-        self,
-        requests: Sequence[Request],
-        n: int,
-        temperature: float,
-        top_p: float,
-        max_tokens: int,
-        seed: int,
-    ) -> list[SampleSet]:
+    def sample(self, requests: Sequence[Request], params: SamplingParams) -> list[SampleSet]:
         self.model.eval()
         tok = self.processor.tokenizer
         eos = tok.eos_token_id
-        greedy = temperature == 0
+        n, temperature, top_p, seed = params.n, params.temperature, params.top_p, params.seed
+        greedy = params.is_greedy
         reps = 1 if greedy else n  # greedy decoding gives the same text n times: decode once, copy
         flat = [(i, r) for i, r in enumerate(requests) for _ in range(reps)]
         out = [SampleSet(r) for r in requests]
@@ -141,7 +183,7 @@ class HFSampler:
                 temperature=temperature if not greedy else None,
                 top_p=top_p if not greedy else None,
                 top_k=0 if not greedy else None,
-                max_new_tokens=max_tokens,
+                max_new_tokens=params.max_tokens,
                 suppress_tokens=self.suppress or None,
                 pad_token_id=tok.pad_token_id,
                 eos_token_id=eos,

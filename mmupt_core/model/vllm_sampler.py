@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from mmupt_core.model.sampling import Completion, Request, SampleSet, render_prompt
+from mmupt_core.model.sampling import Completion, Request, SampleSet, SamplingParams, render_prompt
 
 
 def vllm_available() -> bool:
@@ -34,26 +34,8 @@ class VLLMSampler:
             **llm_kwargs,
         )
 
-    def sample(
-        self,
-        requests: Sequence[Request],
-        n: int,
-        temperature: float,
-        top_p: float,
-        max_tokens: int,
-        seed: int,
-    ) -> list[SampleSet]:
-        from vllm import SamplingParams
-
-        params = SamplingParams(
-            n=n,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            seed=seed,
-            skip_special_tokens=True,
-        )
-        results = self.llm.generate(vllm_inputs(self.processor, requests), params)
+    def sample(self, requests: Sequence[Request], params: SamplingParams) -> list[SampleSet]:
+        results = self.llm.generate(vllm_inputs(self.processor, requests), vllm_params(params))
         out = []
         for req, res in zip(requests, results, strict=True):
             comps = [
@@ -62,3 +44,17 @@ class VLLMSampler:
             ]
             out.append(SampleSet(req, comps))
         return out
+
+
+def vllm_params(params: SamplingParams):
+    """Our sampling parameters as vLLM's, in this one place."""
+    from vllm import SamplingParams as VLLMParams
+
+    return VLLMParams(
+        n=params.n,
+        temperature=params.temperature,
+        top_p=params.top_p,
+        max_tokens=params.max_tokens,
+        seed=params.seed,
+        skip_special_tokens=True,
+    )

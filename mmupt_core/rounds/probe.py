@@ -20,8 +20,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from PIL import Image
+
+from mmupt_core.config import RunConfig
 from mmupt_core.data.items import Item
-from mmupt_core.model.sampling import Request, Sampler
+from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.sampling import PROBE_SEED_OFFSET, Request, Sampler, SamplingParams, requests_for
 from mmupt_core.voting.advantages import grpo_advantages
 from mmupt_core.voting.answers import equivalent, extract_answer
 from mmupt_core.voting.vote import vote
@@ -172,20 +176,27 @@ def run_probe(
     sampler: Sampler,
     items: Sequence[Item],
     requests: Sequence[Request],
+    params: SamplingParams,
     *,
-    k: int,
-    temperature: float,
-    top_p: float,
-    max_tokens: int,
-    seed: int,
     confident: float = 0.6,
 ) -> ProbeResult:
-    """Greedy and k samples per pool question from one checkpoint; no answers are read."""
-    greedy = sampler.sample(requests, 1, 0.0, 1.0, max_tokens, seed)
-    sampled = sampler.sample(requests, k, temperature, top_p, max_tokens, seed)
+    """Greedy and params.n samples per pool question from one checkpoint; no answers are read."""
+    greedy = sampler.sample(requests, params.greedy())
+    sampled = sampler.sample(requests, params)
+    k = params.n
     g = [extract_answer(s.completions[0].text, it.choices) for s, it in zip(greedy, items, strict=True)]
     answers = [
         [extract_answer(c.text, it.choices) for c in s.completions]
         for s, it in zip(sampled, items, strict=True)
     ]
     return summarize_probe(g, answers, k, confident)
+
+
+def probe_checkpoint(
+    config: RunConfig, checkpoint: str, items: Sequence[Item], images: dict[str, Image.Image]
+) -> ProbeResult:
+    """The probe of one checkpoint on the pool as a run would vote on it (voting.n_votes at the sampling
+    temperature), on a seed stream of its own: the probe stage and `mmupt probe` give the same answer."""
+    requests = requests_for(items, config.sampling.prompt_suffix, config.model.image_first, images)
+    params = SamplingParams.votes(config, offset=PROBE_SEED_OFFSET)
+    return run_probe(make_sampler(config, checkpoint), items, requests, params)

@@ -22,7 +22,13 @@ from mmupt_core.config import RunConfig
 from mmupt_core.model import tiny
 from mmupt_core.model.backend import make_sampler
 from mmupt_core.model.bootstrap import run_bootstrap
-from mmupt_core.model.sampling import load_images, requests_for
+from mmupt_core.model.sampling import (
+    ANSWERABILITY_SEED_OFFSET,
+    SYNTHESIS_SEED_OFFSET,
+    SamplingParams,
+    load_images,
+    requests_for,
+)
 from mmupt_core.paths import cache_dir
 from mmupt_core.rounds.context import Context
 from mmupt_core.rounds.diagnostics import round_diagnostics
@@ -73,7 +79,7 @@ def load_stage(ctx: Context) -> StageRecord:
 
 def probe_stage(ctx: Context) -> StageRecord:
     """Round 0: what majority voting can teach the base on the unlabeled pool, from agreement alone (probe.py)."""
-    from mmupt_core.rounds.probe import run_probe
+    from mmupt_core.rounds.probe import probe_checkpoint
 
     cfg = ctx.config
     _set_threads(cfg)
@@ -81,16 +87,7 @@ def probe_stage(ctx: Context) -> StageRecord:
     ck = ctx.store.checkpoint(ctx.run_id, 0)
     if ck is None:
         raise ValueError(f"run {ctx.run_id!r} has no base checkpoint; run the bootstrap first")
-    result = run_probe(
-        make_sampler(cfg, ck["path"]),
-        pool,
-        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
-        k=cfg.voting.n_votes or cfg.sampling.n,
-        temperature=cfg.sampling.temperature,
-        top_p=cfg.sampling.top_p,
-        max_tokens=cfg.sampling.max_tokens,
-        seed=cfg.sampling.seed + 104_729,
-    )
+    result = probe_checkpoint(cfg, ck["path"], pool, images)
     for line in result.lines():
         log.info("%s: %s", ctx.run_id, line)
     metrics = metric_rows("probe", result.metrics(), result.n)
@@ -133,9 +130,9 @@ def synthesize_stage(ctx: Context) -> StageRecord:
     sampler = make_sampler(cfg, ck["path"])
     previous = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
     labels = {p["item_id"]: p["label"] for p in previous if p["accepted"]}
-    seed = cfg.sampling.seed + 7919 * ctx.round
+    seed = SamplingParams.votes(cfg, ctx.round, SYNTHESIS_SEED_OFFSET).seed
     cands = synthesis.generate(
-        sampler, parents, sc, image_first=cfg.model.image_first, seed=seed + 1, labels=labels, images=images
+        sampler, parents, sc, image_first=cfg.model.image_first, seed=seed, labels=labels, images=images
     )
     existing: dict[str, list[str]] = {}
     for it in parents + [it for it in synthetic_items(ctx) if it.meta.get("round", ctx.round) < ctx.round]:
@@ -145,13 +142,9 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         sampler,
         cands,
         cfg.voting,
-        n=cfg.voting.n_votes or cfg.sampling.n,
+        SamplingParams.votes(cfg, ctx.round, ANSWERABILITY_SEED_OFFSET),
         suffix=cfg.sampling.prompt_suffix,
         image_first=cfg.model.image_first,
-        temperature=cfg.sampling.temperature,
-        top_p=cfg.sampling.top_p,
-        max_tokens=cfg.sampling.max_tokens,
-        seed=seed + 2,
     )
     accepted = [c for c in cands if c.outcome == "accepted"]
     items = [item_row(c.item, filter="accepted", agreement=c.agreement) for c in accepted]
@@ -194,14 +187,9 @@ def sample_stage(ctx: Context) -> StageRecord:
     pool, images, rejected = load_images(round_pool(ctx))
     ck = current_checkpoint(ctx)
     sampler = make_sampler(cfg, ck["path"])
-    n = cfg.voting.n_votes or cfg.sampling.n
     sets = sampler.sample(
         requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
-        n,
-        cfg.sampling.temperature,
-        cfg.sampling.top_p,
-        cfg.sampling.max_tokens,
-        cfg.sampling.seed + 7919 * ctx.round,
+        SamplingParams.votes(cfg, ctx.round),
     )
     rows = {k: [] for k in ("item_id", "sample_idx", "text", "answer", "finish_reason", "n_tokens")}
     for it, s in zip(pool, sets, strict=True):

@@ -30,7 +30,7 @@ from PIL import Image
 
 from mmupt_core.config import SynthesisConfig, VotingConfig
 from mmupt_core.data.items import Item, make_item_id
-from mmupt_core.model.sampling import Request, Sampler, load_image, requests_for
+from mmupt_core.model.sampling import Request, Sampler, SamplingParams, load_image, requests_for
 from mmupt_core.prompts import synthesis_prompt, text_messages
 from mmupt_core.voting.answers import extract_answer
 from mmupt_core.voting.vote import vote
@@ -127,7 +127,9 @@ def generate(
             text = synthesis_prompt(cfg, strategy, it.question, labels.get(it.item_id))
             requests.append(Request(it.item_id, images[it.item_id], text_messages(text, image_first)))
             meta.append((it, strategy))
-    sets = sampler.sample(requests, cfg.per_image, cfg.temperature, cfg.top_p, cfg.max_tokens, seed)
+    # Synthesis samples with its own settings (its questions are longer and more varied than answers).
+    params = SamplingParams(cfg.per_image, cfg.temperature, cfg.top_p, cfg.max_tokens, seed)
+    sets = sampler.sample(requests, params)
     return [
         Candidate(parent, strategy, comp.text, comp.finish_reason)
         for (parent, strategy), s in zip(meta, sets, strict=True)
@@ -174,21 +176,17 @@ def answerability(
     sampler: Sampler,
     candidates: Sequence[Candidate],
     voting: VotingConfig,
+    params: SamplingParams,
     *,
-    n: int,
     suffix: str,
     image_first: bool,
-    temperature: float,
-    top_p: float,
-    max_tokens: int,
-    seed: int,
 ) -> None:
-    """Sample n answers to each pending candidate; keep it only if its own majority vote is accepted."""
+    """Sample params.n answers to each pending candidate; keep it only if its own majority vote is accepted."""
     pending = [c for c in candidates if c.outcome == "pending" and c.item is not None]
     if not pending:
         return
     items = [c.item for c in pending]
-    sets = sampler.sample(requests_for(items, suffix, image_first), n, temperature, top_p, max_tokens, seed)
+    sets = sampler.sample(requests_for(items, suffix, image_first), params)
     for c, s in zip(pending, sets, strict=True):
         v = vote([extract_answer(comp.text, c.item.choices) for comp in s.completions], voting.tie_break)
         c.label, c.agreement = v.label, v.agreement

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mmupt_core.config import RunConfig
 from mmupt_core.model.backend import make_sampler
-from mmupt_core.model.sampling import load_images, requests_for
+from mmupt_core.model.sampling import SamplingParams, load_images, requests_for
 from mmupt_core.paths import cache_dir
 from mmupt_core.scoring.evaluate import evaluate
 from mmupt_core.world import builder as world
@@ -56,12 +56,8 @@ def evaluate_checkpoint(
         items,
         reqs,
         answers,
-        k=cfg.evaluation.k,
-        temperature=cfg.evaluation.temperature,
-        max_tokens=cfg.sampling.max_tokens,
-        seed=seed,
+        SamplingParams.evaluation(cfg, seed),
         scorer=scorer,
-        top_p=cfg.sampling.top_p,
         extract=extract,
     )
     if benchmark == "wemath_testmini":

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mmupt_core.data.items import Item
-from mmupt_core.model.sampling import Request, Sampler, SampleSet
+from mmupt_core.model.sampling import Request, Sampler, SampleSet, SamplingParams
 from mmupt_core.voting.answers import equivalent, extract_answer, normalize
 from mmupt_core.voting.vote import vote
 
@@ -115,18 +115,14 @@ def evaluate(
     items: Sequence[Item],
     requests: Sequence[Request],
     answers: dict[str, str],
+    params: SamplingParams,
     *,
-    k: int,
-    temperature: float,
-    max_tokens: int,
-    seed: int,
     scorer: Scorer | None = None,
-    top_p: float = 1.0,
     extract: Extractor = default_extract,
 ) -> tuple[dict[str, float], list[ItemOutcome]]:
-    """Greedy + k samples at `temperature` per item; returns (metrics, per-item outcomes)."""
+    """Greedy + params.n samples per item (k = params.n); returns (metrics, per-item outcomes)."""
     scorer = scorer or EquivalenceScorer()
-    greedy = sampler.sample(requests, 1, 0.0, 1.0, max_tokens, seed)
-    sampled = sampler.sample(requests, k, temperature, top_p, max_tokens, seed)
+    greedy = sampler.sample(requests, params.greedy())
+    sampled = sampler.sample(requests, params)
     results = outcomes(items, answers, greedy, sampled, extract)
-    return summarize(items, results, scorer, k), results
+    return summarize(items, results, scorer, params.n), results
