@@ -23,10 +23,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from flows.round import round_flow  # noqa: E402
 from mmupt_core.config import RunConfig, load_config  # noqa: E402
-from mmupt_core.paths import run_dir  # noqa: E402
-from mmupt_core.rounds.driver import arg_parser  # noqa: E402
-from mmupt_core.rounds.preflight import preflight  # noqa: E402
-from mmupt_core.rounds.runlock import run_lock  # noqa: E402
+from mmupt_core.rounds.driver import Steps, arg_parser, run_rounds  # noqa: E402
 from tasks import report, stages  # noqa: E402
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
@@ -43,25 +40,32 @@ def improve(
     from_round: int | None = None,
 ) -> str:
     """Run (or resume, or branch) `rounds` rounds of MM-UPT; returns the Markdown summary."""
-    preflight(config, run_id)  # every run-level problem, before any work or lock
-    with run_lock(run_dir(config, run_id)):  # a second flow on the same run refuses instead of interleaving
-        first = stages.prepare(config, run_id, from_run, from_round)
-        if first == 1:
-            stages.bootstrap(config, run_id)
-            stages.load(config, run_id)
-            stages.probe(config, run_id)
-            stages.evaluate(config, run_id, 0)
-        todo = list(range(first, rounds + 1))
-        progress = create_progress_artifact(progress=0.0, description=f"{run_id}: rounds {first}..{rounds}")
-        report.announce(config, run_id, 0)
-        for done, round_ in enumerate(todo, 1):
-            round_flow.with_options(flow_run_name=f"{run_id}-round-{round_}")(config, run_id, round_)
-            report.announce(config, run_id, round_)
-            update_progress_artifact(progress, progress=100.0 * done / len(todo))
-            if stages.should_stop(config, run_id, round_):
-                break
-        update_progress_artifact(progress, progress=100.0)
-        return report.summary_artifact(config, run_id)
+    progress = create_progress_artifact(progress=0.0, description=f"{run_id}: {rounds} round(s)")
+    run_rounds(
+        config,
+        rounds,
+        run_id,
+        from_run,
+        from_round,
+        Steps(
+            prepare=stages.prepare,
+            setup=setup,
+            round=lambda cfg, run, k: round_flow.with_options(flow_run_name=f"{run}-round-{k}")(cfg, run, k),
+            announce=report.announce,
+            should_stop=stages.should_stop,
+            progress=lambda done, total: update_progress_artifact(progress, progress=100.0 * done / total),
+        ),
+    )
+    update_progress_artifact(progress, progress=100.0)
+    return report.summary_artifact(config, run_id)
+
+
+def setup(config: RunConfig, run_id: str) -> None:
+    """Round 0, the base, as four tasks: its checkpoint, the pool, the label-free probe, its scores."""
+    stages.bootstrap(config, run_id)
+    stages.load(config, run_id)
+    stages.probe(config, run_id)
+    stages.evaluate(config, run_id, 0)
 
 
 @contextmanager

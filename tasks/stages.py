@@ -10,9 +10,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from mmupt_core.config import RunConfig
-from mmupt_core.rounds import STAGE_FUNCTIONS, Context, run_stage
-from mmupt_core.rounds.driver import prepare_run
-from mmupt_core.rounds.stages import stop_suggested
+from mmupt_core.rounds import STAGE_FUNCTIONS, Context, driver, run_stage
 
 
 def _gpu_tags() -> list[str]:
@@ -38,7 +36,7 @@ def _run(config: RunConfig, run_id: str, round_: int, stage: str) -> dict:
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare(config: RunConfig, run_id: str, from_run: str | None, from_round: int | None) -> int:
     """Create, reopen or branch the run; returns the first UPT round to run."""
-    return prepare_run(config, run_id, from_run, from_round)
+    return driver.prepare_run(config, run_id, from_run, from_round)
 
 
 @task(name="bootstrap", cache_policy=NO_CACHE, tags=GPU)
@@ -98,4 +96,4 @@ def record(config: RunConfig, run_id: str, round_: int) -> dict:
 @task(name="should-stop", cache_policy=NO_CACHE)
 def should_stop(config: RunConfig, run_id: str, round_: int) -> bool:
     """True when early_stop is on and the round's label-free stopping signal fired."""
-    return config.training.early_stop and stop_suggested(Context(config, run_id, round_))
+    return driver.should_stop(config, run_id, round_)

@@ -1,4 +1,4 @@
-"""Small fixtures in the real column layouts of the paper's data sets and benchmarks (shared/DATASETS.md),
+"""Small fixtures in the real column layouts of the paper's data sets and benchmarks (as published on the hub),
 written by the tests themselves with `datasets`, so nothing is downloaded."""
 
 from __future__ import annotations

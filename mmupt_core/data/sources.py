@@ -32,7 +32,7 @@ from mmupt_core.data.items import Item, make_item_id, read_items, write_jsonl
 
 log = logging.getLogger(__name__)
 
-# The paper's training sets and their layouts (DESIGN §6, DATASETS.md §1). `answer` is never a reward.
+# The paper's training sets and their published hub layouts. `answer` is never a reward.
 PAPER_DATASETS = {
     "hiyouga/geometry3k": {"question_key": "problem", "answer_key": "answer", "image_key": "images"},
     "WaltonFuture/GEOQA_R1V_Train_8K": {

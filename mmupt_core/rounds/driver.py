@@ -1,4 +1,5 @@
-"""Run or resume rounds without Prefect (the flow in flows/improve.py does the same through tasks).
+"""The one round driver: run, resume or branch rounds. Without Prefect it runs each stage in this process; the
+flow in flows/improve.py passes the same pieces as Prefect tasks (`Steps`).
 
 Resume comes from the store: every stage marked done under the same config hash is skipped, and each round
 starts from the last finished checkpoint before it. A branch starts a new run from (run, round k).
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from mmupt_core.config import RunConfig, dump_config, load_config
 from mmupt_core.paths import run_dir
@@ -42,17 +45,39 @@ def prepare_run(
 
 
 def setup_stages(config: RunConfig, run_id: str) -> None:
+    """Round 0, the base: every setup stage in order (each skips itself when the store marks it done)."""
     ctx = Context(config, run_id, 0)
     for stage in SETUP_STAGES:
         run_stage(ctx, stage, STAGE_FUNCTIONS[stage])
-    announce_round(ctx)
 
 
 def run_round(config: RunConfig, run_id: str, round_: int) -> None:
+    """One round: every round stage in order (each skips itself when the store marks it done)."""
     ctx = Context(config, run_id, round_)
     for stage in ROUND_STAGES:
         run_stage(ctx, stage, STAGE_FUNCTIONS[stage])
-    announce_round(ctx)
+
+
+def announce(config: RunConfig, run_id: str, round_: int) -> None:
+    announce_round(Context(config, run_id, round_))
+
+
+def should_stop(config: RunConfig, run_id: str, round_: int) -> bool:
+    """True when training.early_stop is on and the round's label-free stopping signal fired."""
+    return config.training.early_stop and stop_suggested(Context(config, run_id, round_))
+
+
+@dataclass(frozen=True)
+class Steps:
+    """How the driver runs each piece of a run. The defaults run them in this process; flows/improve.py passes
+    the same pieces as Prefect tasks and a subflow per round, so both entry points share one driver."""
+
+    prepare: Callable[[RunConfig, str, str | None, int | None], int] = prepare_run
+    setup: Callable[[RunConfig, str], object] = setup_stages
+    round: Callable[[RunConfig, str, int], object] = run_round
+    announce: Callable[[RunConfig, str, int], object] = announce
+    should_stop: Callable[[RunConfig, str, int], bool] = should_stop
+    progress: Callable[[int, int], object] = lambda done, total: None
 
 
 def run_rounds(
@@ -61,15 +86,23 @@ def run_rounds(
     run_id: str = "default",
     from_run: str | None = None,
     from_round: int | None = None,
+    steps: Steps | None = None,
 ) -> None:
+    """Run, resume or branch `rounds` rounds: preflight, the run lock, round 0 (the base) for a new run, then
+    each round, announced, until `rounds` or the label-free stopping signal (with training.early_stop)."""
+    steps = steps or Steps()
     preflight(config, run_id)  # every run-level problem, before any work or lock
-    with run_lock(run_dir(config, run_id)):
-        first = prepare_run(config, run_id, from_run, from_round)
+    with run_lock(run_dir(config, run_id)):  # a second driver on the same run refuses instead of interleaving
+        first = steps.prepare(config, run_id, from_run, from_round)
         if first == 1:
-            setup_stages(config, run_id)
-        for round_ in range(first, rounds + 1):
-            run_round(config, run_id, round_)
-            if config.training.early_stop and stop_suggested(Context(config, run_id, round_)):
+            steps.setup(config, run_id)
+        steps.announce(config, run_id, 0)
+        todo = list(range(first, rounds + 1))
+        for done, round_ in enumerate(todo, 1):
+            steps.round(config, run_id, round_)
+            steps.announce(config, run_id, round_)
+            steps.progress(done, len(todo))
+            if steps.should_stop(config, run_id, round_):
                 log.warning("%s: stopping after round %d on the label-free stopping signal", run_id, round_)
                 break
 

@@ -1,4 +1,4 @@
-"""The paper's benchmarks in their published layouts (shared/DATASETS.md §2), each with two scorers.
+"""The paper's benchmarks in their published layouts (as on the hub), each with two scorers.
 
     mathvista_testmini   AI4Math/MathVista  testmini   MC answer = option text; free-form by answer_type/precision
     wemath_testmini      We-Math/We-Math    testmini   letters; plus the official four-dimensional score
@@ -249,7 +249,8 @@ def load_benchmark(
 # -- We-Math's official four-dimensional metric ---------------------------------------------------------------
 def wemath_four_dimensional(rows: Iterable[tuple[str, str, bool]]) -> dict[str, float]:
     """rows: (group ID, key, correct). Groups are the multi-step problems; a `*multi` key is the composite.
-    Score = (CM + 0.5 IG) / groups, strict and loose (DATASETS.md §2.2). Incomplete groups are skipped."""
+    Score = (CM + 0.5 IG) / groups, strict and loose, as We-Math's
+    official evaluation computes it. Incomplete groups are skipped."""
     groups: dict[str, dict[str, bool]] = defaultdict(dict)
     for gid, key, ok in rows:
         groups[gid][key] = ok
