@@ -26,6 +26,9 @@ export PIP_CACHE_DIR := $(MMUPT_HOME)/pip-cache
 export TOKENIZERS_PARALLELISM := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := mmupt_core
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
+# A fresh PREFECT_HOME creates and migrates its database on the first start, which can pass the default 20 s on
+# a busy 2-core machine ("Timed out while attempting to connect to ephemeral Prefect API server").
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 PREFECT_PORT ?= 4200
 SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 

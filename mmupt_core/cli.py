@@ -1,5 +1,6 @@
 """The `mmupt` command line: inspect runs and configs, build the embedded default, run rounds.
 
+mmupt round --config conf/tiny.yaml --rounds 3 --run default   # the main job (the same flow as `make round`)
 mmupt runs
 mmupt show RUN
 mmupt config show conf/tiny.yaml --set sampling.n=16
@@ -10,6 +11,7 @@ mmupt probe --config conf/tiny.yaml
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -225,6 +227,35 @@ def probe(
     result = probe_checkpoint(cfg, checkpoint, items, images)
     for line in result.lines():
         console.print(line, markup=False, highlight=False)
+
+
+@app.command("round")
+def round_(
+    config: ConfigOpt = "conf/tiny.yaml",
+    rounds: Annotated[
+        int, typer.Option(help="rounds to run (a run continues from its last finished one)")
+    ] = 3,
+    run: Annotated[str, typer.Option(help="run id; an existing one resumes")] = "default",
+    from_run: Annotated[str | None, typer.Option(help="branch: start from this run's checkpoint")] = None,
+    from_round: Annotated[int | None, typer.Option(help="branch: ... at this round")] = None,
+    set_: SetOpt = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="every library's output on the terminal")
+    ] = False,
+) -> None:
+    """Run, resume or branch rounds through the Prefect flow, as `make round` does."""
+    _load(config, set_)  # a bad config fails here, with the field named, before the flow starts
+    # The flow lives outside the core (the core never imports Prefect): run it as its own module.
+    cmd = [sys.executable, "-m", "flows.improve", "--config", config, "--rounds", str(rounds), "--run", run]
+    if from_run is not None:
+        cmd += ["--from-run", from_run]
+    if from_round is not None:
+        cmd += ["--from-round", str(from_round)]
+    for override in set_ or []:
+        cmd += ["--set", override]
+    if verbose:
+        cmd.append("--verbose")
+    raise typer.Exit(subprocess.run(cmd).returncode)
 
 
 @config_app.command("show")

@@ -11,9 +11,10 @@ from mmupt_core import events
 from mmupt_core.cli import app
 from mmupt_core.config import load_config
 from mmupt_core.paths import store_path
+from mmupt_core.rounds import Context, run_stage
 from mmupt_core.store.db import Store
 from mmupt_core.store.rows import StageRecord
-from mmupt_core.view.live import RunView
+from mmupt_core.view.live import RunView, progress_bar
 from mmupt_core.view.summary import RoundSummary, compact_rows, round_summaries, verdict
 
 
@@ -95,6 +96,43 @@ def test_plain_view_prints_a_line_per_stage_and_per_round():
     assert not any("{'loss'" in line for line in lines)
 
 
+def test_the_bar_keeps_its_counts_at_80_columns():
+    buf = io.StringIO()
+    console = Console(file=buf, width=80, force_terminal=True, color_system=None)
+    bar = progress_bar(console)
+    task = bar.add_task("round 12/30 · sampling answers", total=2400, rate="52.3 generations/s")
+    bar.update(task, completed=1088)
+    console.print(bar.make_tasks_table(bar.tasks))
+    line = buf.getvalue().rstrip("\n")
+    assert "1088/2400" in line and "52.3 generations/s" in line
+    assert len(line) <= 80
+
+
+def test_a_stage_with_nothing_to_do_is_not_shown(tmp_path, monkeypatch):
+    """With synthesis off the synthesize stage still runs and is recorded (resume sees it done), but the view
+    gets no event for it; with synthesis on, it does."""
+    monkeypatch.setenv("MMUPT_HOME", str(tmp_path))
+    seen = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append((record.event["kind"], record.event["stage"]))
+
+    log = logging.getLogger(events.LOGGER_NAME)
+    handler = Catch()
+    log.addHandler(handler)
+    try:
+        for strategy, run in (("off", "a"), ("direct", "b")):
+            cfg = load_config(None, [f"synthesis.strategy={strategy}"])
+            ctx = Context(cfg, run, 1)
+            ctx.store.ensure_run(run, "h", "{}")
+            run_stage(ctx, "synthesize", lambda _: StageRecord())
+            assert ctx.store.stage_done(run, 1, "synthesize", ctx.config_hash)
+    finally:
+        log.removeHandler(handler)
+    assert seen == [("stage_start", "synthesize"), ("stage_end", "synthesize")]
+
+
 def test_events_cost_nothing_without_a_watcher():
     events.emit("stage_start", run_id="x", round=1, stage="sample")  # no handler: no output, no error
 
@@ -111,3 +149,36 @@ def test_show_prints_one_compact_row_a_round(tmp_path):
     assert "the model got WORSE" in result.output
     long = CliRunner().invoke(app, ["show", "shown", "--metrics"])
     assert "greedy_acc" in long.output and "lineage" in long.output
+
+
+def test_mmupt_round_runs_the_flow_module(monkeypatch):
+    """`mmupt round` is the same job as `make round`: the flow module with the same options."""
+    import subprocess
+
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    monkeypatch.setattr(subprocess, "run", lambda cmd: calls.append(cmd) or Done())
+    args = [
+        "round",
+        "--rounds",
+        "2",
+        "--run",
+        "r1",
+        "--set",
+        "sampling.n=4",
+        "--from-run",
+        "a",
+        "--from-round",
+        "1",
+    ]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert calls[0][1:] == [
+        "-m", "flows.improve", "--config", "conf/tiny.yaml", "--rounds", "2", "--run", "r1",
+        "--from-run", "a", "--from-round", "1", "--set", "sampling.n=4",
+    ]  # fmt: skip
+    bad = CliRunner().invoke(app, ["round", "--set", "sampling.temprature=3"])
+    assert bad.exit_code == 2 and "sampling.temprature" in bad.output

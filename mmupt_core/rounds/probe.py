@@ -110,8 +110,8 @@ class ProbeResult:
         hist = "  ".join(f"{k}: {100 * v:.0f}%" for k, v in self.agreement_hist.items())
         return [
             f"label-free probe ({self.n} pool questions, k = {self.k}): mean agreement {self.mean_agreement:.2f}; "
-            f"confident majorities {100 * self.confident_share:.0f}%, of which differ from greedy "
-            f"{100 * self.confident_differs:.0f}% of all questions"
+            f"{100 * self.confident_share:.0f}% of questions have a confident majority, and on "
+            f"{100 * self.confident_differs:.0f}% it differs from the greedy answer"
             + (
                 ""
                 if self.greedy_advantage is None

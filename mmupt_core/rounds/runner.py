@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from mmupt_core import events
+from mmupt_core.config import RunConfig
 from mmupt_core.paths import mmupt_home
 from mmupt_core.rounds.context import Context
 from mmupt_core.store.rows import StageRecord
@@ -24,14 +25,25 @@ ROUND_STAGES = ("synthesize", "sample", "vote", "train", "evaluate", "record")
 SETUP_STAGES = ("bootstrap", "load", "probe", "evaluate")
 
 
+def has_work(config: RunConfig, stage: str) -> bool:
+    """False for a stage the config turns off: synthesize while synthesis.strategy is off."""
+    return not (stage == "synthesize" and not config.synthesis.strategies)
+
+
+def _silent(kind: str, **data) -> None:
+    """Emits nothing: the events of a stage with no work."""
+
+
 def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *, force: bool = False) -> bool:
     """Run fn unless the store marks (run, round, stage) done under this config hash; returns True if it ran."""
     store = ctx.store
+    # A stage the config turns off still runs (and is recorded, so resume sees it done) but is not shown.
+    emit = events.emit if has_work(ctx.config, stage) else _silent
     if not force and store.stage_done(ctx.run_id, ctx.round, stage, ctx.config_hash):
         log.info("%s round %d %s: done, skipped", ctx.run_id, ctx.round, stage)
-        events.emit("stage_end", run_id=ctx.run_id, round=ctx.round, stage=stage, ran=False, wall_s=0.0)
+        emit("stage_end", run_id=ctx.run_id, round=ctx.round, stage=stage, ran=False, wall_s=0.0)
         return False
-    events.emit("stage_start", run_id=ctx.run_id, round=ctx.round, stage=stage)
+    emit("stage_start", run_id=ctx.run_id, round=ctx.round, stage=stage)
     store.start_stage(ctx.run_id, ctx.round, stage, ctx.config_hash)
     _fault_point(ctx, stage, "before")
     start = time.perf_counter()
@@ -47,7 +59,7 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
         ctx.run_id, ctx.round, stage, ctx.config_hash, record, wall_s=wall, finishes_round=finishes
     )
     log.info("%s round %d %s: %.1fs", ctx.run_id, ctx.round, stage, wall)
-    events.emit("stage_end", run_id=ctx.run_id, round=ctx.round, stage=stage, ran=True, wall_s=wall)
+    emit("stage_end", run_id=ctx.run_id, round=ctx.round, stage=stage, ran=True, wall_s=wall)
     return True
 
 

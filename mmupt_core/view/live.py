@@ -23,7 +23,7 @@ from pathlib import Path
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from mmupt_core.events import LOGGER_NAME
 
@@ -72,6 +72,22 @@ def final_table(rows: list[dict[str, str]]) -> Table:
     return table
 
 
+def progress_bar(console: Console) -> Progress:
+    """The live bar: where the run is, the bar, done/total, the rate and the time. When the terminal is narrow
+    the description gives way first (cut with an ellipsis); the counts and the rate are never cut."""
+    return Progress(
+        TextColumn("{task.description}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+        BarColumn(bar_width=12),
+        MofNCompleteColumn(table_column=Column(no_wrap=True, min_width=9)),
+        TextColumn("{task.fields[rate]}", table_column=Column(no_wrap=True, min_width=14)),
+        TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
+        console=console,
+        transient=True,
+        redirect_stdout=False,  # what libraries print goes to the log file, not above the bar
+        redirect_stderr=False,
+    )
+
+
 class RunView(logging.Handler):
     """Draws the events of one run; `plain` prints one line per stage instead of a live bar."""
 
@@ -82,17 +98,7 @@ class RunView(logging.Handler):
         self.task = None
         self.started = 0.0
         if not plain:
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-                redirect_stdout=False,  # what libraries print goes to the log file, not above the bar
-                redirect_stderr=False,
-            )
+            self.progress = progress_bar(console)
 
     def start(self) -> None:
         if self.progress is not None:
@@ -114,11 +120,10 @@ class RunView(logging.Handler):
         if kind == "stage_start":
             self.started = time.perf_counter()
             if self.progress is not None:
-                where = "setup" if event["round"] == 0 else f"round {event['round']} of {self.rounds}"
+                # The run's name heads the view already; the bar says where in the run it is.
+                where = "setup" if event["round"] == 0 else f"round {event['round']}/{self.rounds}"
                 words = STAGE_WORDS.get(event["stage"], event["stage"])
-                self.progress.reset(
-                    self.task, total=None, description=f"{self.run_id} · {where} · {words}", rate=""
-                )
+                self.progress.reset(self.task, total=None, description=f"{where} · {words}", rate="")
         elif kind == "progress" and self.progress is not None:
             elapsed = max(1e-6, time.perf_counter() - self.started)
             rate = f"{event['done'] / elapsed:.1f} {event['unit']}/s"
