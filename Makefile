@@ -89,7 +89,8 @@ serve: setup
 	  echo $$! > $(PREFECT_HOME)/serve.pid; echo "serving 'improve/local' (log: $(PREFECT_HOME)/serve.log)"; fi
 
 run: setup
-	PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect deployment run 'improve/local' -p rounds=$(N) -p run_id=$(RUN)
+	PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect deployment run 'improve/local' -p rounds=$(N) -p run_id=$(RUN) \
+	  -p config=$(CONFIG) -p overrides='$(shell $(PY) -c 'import json, sys; print(json.dumps([a for a in sys.argv[1:] if a != "--set"]))' $(SET))'
 
 ui:
 	@echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT)"

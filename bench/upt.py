@@ -27,6 +27,8 @@ from mmupt_core.world.builder import world_path
 ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "bench" / "results"
+# The sharpening-only baseline: the untrained base at each temperature (above 1 a flatter route mix too).
+TEMPERATURES = [0.0, 0.5, 0.7, 1.0, 1.3, 1.6]
 
 
 def greedy_routes(cfg, checkpoint: str) -> dict[str, float]:
@@ -56,7 +58,7 @@ def sweep(cfg, checkpoint: str) -> dict[str, float]:
         str(t): accuracy_at(
             sampler, items, reqs, answers, temperature=t, n=4, max_tokens=cfg.sampling.max_tokens, seed=11
         )
-        for t in cfg.evaluation.temperature_sweep
+        for t in TEMPERATURES
     }
 
 

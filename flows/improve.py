@@ -1,6 +1,9 @@
 """Multi-round label-free improvement as a Prefect flow.
     python -m flows.improve --config conf/tiny.yaml --rounds 3 --run default      # local, no server needed
     make round N=3 RUN=default                                                     # the same through make
+    prefect deployment run 'improve/local' -p config=conf/tiny.yaml -p overrides='["sampling.n=16"]'
+The flow takes a config file and `--set`-style overrides (plain strings that a deployment, the CLI and the UI can
+pass); the run records the resolved config and names the file it came from.
 Each round is a subflow named `<run>-round-<k>`; running again with the same run id skips every stage the store
 marks done under the same config hash and continues from the last finished checkpoint; `from_run`/`from_round`
 branch a new run from another run's round-k checkpoint.
@@ -22,27 +25,38 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
 
 from flows.round import round_flow  # noqa: E402
-from mmupt_core.config import RunConfig, load_config  # noqa: E402
+from mmupt_core.config import RunConfig, config_source, load_config  # noqa: E402
 from mmupt_core.rounds.driver import Steps, arg_parser, run_rounds  # noqa: E402
 from tasks import report, stages  # noqa: E402
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
-# The embedded default, as the parameter's default: the UI form opens pre-filled with it.
-TINY = load_config(DEFAULT_CONFIG)
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = "conf/tiny.yaml"  # the embedded default; the UI form opens pre-filled with it
+
+
+def find_config(path: str) -> Path:
+    """A config path as given, or relative to the project (a worker may start in another folder)."""
+    p = Path(path)
+    if p.is_absolute() or p.is_file() or not (ROOT / p).is_file():
+        return p
+    return ROOT / p
 
 
 @flow(name="improve", flow_run_name="{run_id}", log_prints=False)
 def improve(
-    config: RunConfig = TINY,
+    config: str = DEFAULT_CONFIG,
+    overrides: list[str] | None = None,
     rounds: int = 3,
     run_id: str = "default",
     from_run: str | None = None,
     from_round: int | None = None,
 ) -> str:
-    """Run (or resume, or branch) `rounds` rounds of MM-UPT; returns the Markdown summary."""
+    """Run (or resume, or branch) `rounds` rounds of MM-UPT on `config` (a YAML file) with `overrides`
+    ("sampling.n=16", ...); returns the Markdown summary."""
+    overrides = list(overrides or [])
+    cfg = load_config(find_config(config), overrides)  # a bad config fails here, naming the field and file
     progress = create_progress_artifact(progress=0.0, description=f"{run_id}: {rounds} round(s)")
     run_rounds(
-        config,
+        cfg,
         rounds,
         run_id,
         from_run,
@@ -55,9 +69,10 @@ def improve(
             should_stop=stages.should_stop,
             progress=lambda done, total: update_progress_artifact(progress, progress=100.0 * done / total),
         ),
+        source=config_source(config, overrides),
     )
     update_progress_artifact(progress, progress=100.0)
-    return report.summary_artifact(config, run_id)
+    return report.summary_artifact(cfg, run_id)
 
 
 def setup(config: RunConfig, run_id: str) -> None:
@@ -83,12 +98,12 @@ def local_settings() -> Iterator[None]:
 def main() -> None:  # pragma: no cover - thin CLI
     from mmupt_core.view.live import run_watched
 
-    args = arg_parser(__doc__, str(DEFAULT_CONFIG)).parse_args()
-    cfg = load_config(args.config, args.set)
+    args = arg_parser(__doc__, DEFAULT_CONFIG).parse_args()
+    cfg = load_config(find_config(args.config), args.set)
 
     def go() -> str:
         with local_settings():
-            return improve(cfg, args.rounds, args.run, args.from_run, args.from_round)
+            return improve(args.config, args.set, args.rounds, args.run, args.from_run, args.from_round)
 
     run_watched(cfg, args, go)
 

@@ -7,13 +7,13 @@ make run N=3  # prefect deployment run 'improve/local' -p rounds=3
 
 from __future__ import annotations
 
-from flows.improve import TINY, improve
+from flows.improve import DEFAULT_CONFIG, improve
 
 if __name__ == "__main__":
     # limit=1: rounds of one run share a model on one machine; concurrent runs would fight for it.
-    # The config default is passed explicitly: Prefect's schema keeps a pydantic-model parameter required.
+    # Any config file and overrides can be passed per run: -p config=... -p overrides='["sampling.n=16"]'.
     improve.serve(
         name="local",
         limit=1,
-        parameters={"config": TINY.model_dump(mode="json"), "rounds": 3, "run_id": "default"},
+        parameters={"config": DEFAULT_CONFIG, "overrides": [], "rounds": 3, "run_id": "default"},
     )

@@ -118,7 +118,10 @@ def show(
         else ""
     )
     kind = "supervised (ground-truth reward)" if info["supervised"] else "unsupervised"
-    console.print(f"[bold]{run}[/bold]: {kind}, config {info['config_hash']}{parent}")
+    source = f"{info['config_source']}, " if info.get("config_source") else ""
+    console.print(
+        f"[bold]{run}[/bold]: {kind}, config {source}hash {info['config_hash']}{parent}", markup=False
+    )
     rows = round_rows(store, run)
     if rows:
         Console(width=max(console.width, 120)).print(final_table(rows))  # a pipe gets the table unsquashed

@@ -203,6 +203,7 @@ class TrainingConfig(_Section):
     epsilon_high: float | None = Field(default=None, gt=0)
     num_generations: int = Field(default=8, ge=2)
     temperature: float = Field(default=1.0, gt=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
     max_completion_length: int = Field(default=48, ge=1)
     steps: int = Field(default=5, ge=1)
     prompts_per_step: int = Field(default=32, ge=1)
@@ -215,6 +216,9 @@ class TrainingConfig(_Section):
     micro_batch_size: int | None = Field(default=None, ge=1)
     gradient_checkpointing: bool = False
     vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1)
+    # The colocated rollout engine's context (prompt + completion). None sizes it for the model's whole context
+    # (128k for Qwen2.5-VL-7B), whose KV cache does not fit beside the weights at a small memory share.
+    vllm_max_model_length: int | None = Field(default=None, ge=1)
     # inprocess: GRPO runs in the stage's process; accelerate: `accelerate launch` (DeepSpeed, several GPUs).
     launcher: Literal["inprocess", "accelerate"] = "inprocess"
     accelerate_config: str | None = None
@@ -242,8 +246,6 @@ class EvaluationConfig(_Section):
     scoring: Literal["official", "lenient"] = "official"
     k: int = Field(default=8, ge=1)
     temperature: float = Field(default=1.0, ge=0)
-    # the sharpening-only baseline: the untrained base at each temperature (above 1 a flatter route mix too)
-    temperature_sweep: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.7, 1.0, 1.3, 1.6])
     limit: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
@@ -349,6 +351,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origin)) from None
+
+
+def config_source(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> str:
+    """How a run names the config it was started with: the file and its overrides, as a command line says it."""
+    return " ".join([str(path) if path is not None else "(defaults)", *(f"--set {o}" for o in overrides)])
 
 
 def dump_config(config: RunConfig) -> str:

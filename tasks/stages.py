@@ -34,9 +34,11 @@ def _run(config: RunConfig, run_id: str, round_: int, stage: str) -> dict:
 
 
 @task(name="prepare", cache_policy=NO_CACHE)
-def prepare(config: RunConfig, run_id: str, from_run: str | None, from_round: int | None) -> int:
+def prepare(
+    config: RunConfig, run_id: str, from_run: str | None, from_round: int | None, source: str | None
+) -> int:
     """Create, reopen or branch the run; returns the first UPT round to run."""
-    return driver.prepare_run(config, run_id, from_run, from_round)
+    return driver.prepare_run(config, run_id, from_run, from_round, source)
 
 
 @task(name="bootstrap", cache_policy=NO_CACHE, tags=GPU)

@@ -17,10 +17,11 @@ def test_tiny_yaml_loads():
 
 def test_override_types_are_read_as_yaml(tmp_path):
     cfg = load_config(
-        ROOT / "conf" / "tiny.yaml", ["sampling.n=16", "evaluation.temperature_sweep=[0.0, 1.0]"]
+        ROOT / "conf" / "tiny.yaml",
+        ["sampling.n=16", "evaluation.benchmarks=[world_eval, mathvista_testmini]"],
     )
     assert cfg.sampling.n == 16
-    assert cfg.evaluation.temperature_sweep == [0.0, 1.0]
+    assert cfg.evaluation.benchmarks == ["world_eval", "mathvista_testmini"]
 
 
 def _write(tmp_path, text):

@@ -14,7 +14,9 @@ def test_prefect_yaml_points_at_the_improve_flow():
     assert (ROOT / path).is_file() and func == "improve"
     assert f"def {func}(" in (ROOT / path).read_text()
     assert dep["work_pool"]["name"] == "gpu-pool"
-    assert set(dep["parameters"]) <= {"config", "rounds", "run_id", "from_run", "from_round"}
+    assert set(dep["parameters"]) <= {"config", "overrides", "rounds", "run_id", "from_run", "from_round"}
+    # The cluster deployment runs a paper config, not the flow's tiny default.
+    assert (ROOT / dep["parameters"]["config"]).is_file() and "qwen25vl" in dep["parameters"]["config"]
 
 
 def test_every_server_binds_to_localhost():
@@ -28,5 +30,7 @@ def test_flow_parameters_are_typed_for_the_ui_form():
 
     schema = improve.parameters.model_dump()
     props = schema["properties"]
-    assert {"config", "rounds", "run_id", "from_run", "from_round"} <= set(props)
-    assert "RunConfig" in str(schema.get("definitions", {}))
+    assert {"config", "overrides", "rounds", "run_id", "from_run", "from_round"} <= set(props)
+    # Plain strings, so a deployment run, the CLI and the UI form can all pass any config and overrides.
+    assert props["config"]["type"] == "string" and props["config"]["default"] == "conf/tiny.yaml"
+    assert props["overrides"]["anyOf"][0] == {"items": {"type": "string"}, "type": "array"}

@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import SMALL
 
-from mmupt_core.config import load_config
+from mmupt_core.config import RunConfig, load_config
 from mmupt_core.rounds.context import Context
 from mmupt_core.rounds.driver import run_rounds
 
@@ -37,13 +38,17 @@ def test_flow_two_rounds_end_to_end_then_branch(prefect_harness):
     from flows.improve import improve
 
     cfg = load_config(ROOT / "conf" / "tiny.yaml", SMALL)
-    summary = improve(cfg, rounds=2, run_id="e2e")
+    summary = improve("conf/tiny.yaml", SMALL, rounds=2, run_id="e2e")
     assert "| 2 |" in summary
     store = Context(cfg, "e2e", 0).store
     done = [(s["round"], s["stage"]) for s in store.stages("e2e") if s["status"] == "done"]
     assert done == [(0, s) for s in SETUP] + [(r, s) for r in (1, 2) for s in STAGES]
 
-    improve(cfg, rounds=2, run_id="e2e-branch", from_run="e2e", from_round=1)
+    # The run names the file and overrides it was started with; the resolved config is stored beside it.
+    run = store.get_run("e2e")
+    assert run["config_source"] == "conf/tiny.yaml " + " ".join(f"--set {o}" for o in SMALL)
+    assert RunConfig.model_validate(yaml.safe_load(run["config_json"])) == cfg
+    improve("conf/tiny.yaml", SMALL, rounds=2, run_id="e2e-branch", from_run="e2e", from_round=1)
     assert [c["checkpoint_id"] for c in store.lineage("e2e-branch")] == [
         "e2e-branch/r2",
         "e2e-branch/r1",

@@ -98,3 +98,45 @@ def test_one_real_grpo_step_changes_parameters_and_checkpoint_loads(tmp_path):
     after = loaded.state_dict()
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert len(changed) > len(before) // 2
+
+
+def test_vllm_rollouts_suppress_tokens_with_a_logit_bias(tmp_path):
+    """TRL's colocate mode builds vllm.SamplingParams(**generation_kwargs), a strict struct with no
+    `suppress_tokens` field: the vLLM path must say it as a logit bias, the HF path keeps suppress_tokens."""
+    tc = TrainingConfig(num_generations=4, prompts_per_step=8, top_p=0.99, vllm_max_model_length=4096)
+    args = grpo_args(tc, tmp_path, n_items=100, suppress_tokens=[5, 6], use_vllm=True)
+    assert args.generation_kwargs == {"logit_bias": {5: -100.0, 6: -100.0}}
+    assert args.top_p == 0.99 and args.vllm_max_model_length == 4096
+    hf = grpo_args(tc, tmp_path, n_items=100, suppress_tokens=[5, 6], use_vllm=False)
+    assert hf.generation_kwargs == {"suppress_tokens": [5, 6]} and hf.top_p == 0.99
+    assert grpo_args(tc, tmp_path, n_items=100, use_vllm=True).generation_kwargs is None
+
+
+def test_vllm_rollout_kwargs_build_vllms_own_sampling_params(tmp_path):
+    """Where vLLM imports (its CPU build too), the keys TRL passes in colocate mode build a real SamplingParams."""
+    vllm = pytest.importorskip("vllm")
+    tc = TrainingConfig(num_generations=4, prompts_per_step=8, top_p=0.99)
+    args = grpo_args(tc, tmp_path, n_items=100, suppress_tokens=[5, 6], use_vllm=True)
+    trl_keys = {"n": 1, "repetition_penalty": 1.0, "temperature": args.temperature, "top_p": args.top_p}
+    params = vllm.SamplingParams(**trl_keys, max_tokens=args.max_completion_length, **args.generation_kwargs)
+    assert params.logit_bias == {5: -100.0, 6: -100.0}
+
+
+def test_the_vllm_sampler_asks_for_one_image_and_no_video(monkeypatch):
+    """vLLM is a GPU extra; a stand-in module records what the sampler asks of it."""
+    import sys
+    import types
+
+    from mmupt_core.model.sampling import SamplingParams
+    from mmupt_core.model.vllm_sampler import VLLMSampler, vllm_params
+
+    seen = {}
+    fake = types.ModuleType("vllm")
+    fake.LLM = lambda **kwargs: seen.update(kwargs)
+    fake.SamplingParams = lambda **kwargs: kwargs
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    VLLMSampler("/ck", processor=None, trust_remote_code=False)
+    assert seen["limit_mm_per_prompt"] == {"image": 1, "video": 0} and seen["trust_remote_code"] is False
+    assert vllm_params(SamplingParams(n=4, temperature=0.7, top_p=0.99, max_tokens=9, seed=3)) == {
+        "n": 4, "temperature": 0.7, "top_p": 0.99, "max_tokens": 9, "seed": 3, "skip_special_tokens": True,
+    }  # fmt: skip

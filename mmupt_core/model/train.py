@@ -82,7 +82,7 @@ def grpo_args(
         num_generations=tc.num_generations,
         num_iterations=tc.num_iterations,
         temperature=tc.temperature,
-        top_p=1.0,
+        top_p=tc.top_p,
         max_completion_length=tc.max_completion_length,
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation,
@@ -91,10 +91,11 @@ def grpo_args(
         max_steps=tc.steps * tc.num_iterations,
         loss_type="dapo",  # token-level mean over the batch, as in the paper
         scale_rewards="group",  # advantage = (r - group mean) / (group std + eps)
-        generation_kwargs={"suppress_tokens": list(suppress_tokens)} if suppress_tokens else None,
+        generation_kwargs=generation_kwargs(suppress_tokens, use_vllm),
         use_vllm=use_vllm,
         vllm_mode="colocate",
         vllm_gpu_memory_utilization=tc.vllm_gpu_memory_utilization,
+        vllm_max_model_length=tc.vllm_max_model_length,
         bf16=cuda and torch.cuda.is_bf16_supported(),
         use_cpu=not cuda,
         seed=tc.seed,
@@ -107,6 +108,18 @@ def grpo_args(
         remove_unused_columns=False,
         shuffle_dataset=True,
     )
+
+
+def generation_kwargs(suppress_tokens: Sequence[int], use_vllm: bool) -> dict | None:
+    """The rollout's extra sampling keys: the tokens it must never sample (a sampled image token breaks the GRPO
+    re-forward). transformers' generate takes `suppress_tokens`; vLLM's SamplingParams, a strict struct that TRL
+    builds from these keys, has no such field and takes a logit bias instead."""
+    if not suppress_tokens:
+        return None
+    if use_vllm:
+        # -100 is the floor of an OpenAI-style logit bias: the token's probability becomes ~e^-100 of the rest.
+        return {"logit_bias": {int(t): -100.0 for t in suppress_tokens}}
+    return {"suppress_tokens": list(suppress_tokens)}
 
 
 def build_dataset(items: Sequence[TrainItem], suffix: str, image_first: bool):

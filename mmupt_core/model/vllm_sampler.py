@@ -30,7 +30,8 @@ class VLLMSampler:
         self.llm = LLM(
             model=model_path,
             trust_remote_code=trust_remote_code,
-            limit_mm_per_prompt={"image": 1},
+            # One image a prompt, no video: vLLM would otherwise reserve memory for video inputs too.
+            limit_mm_per_prompt={"image": 1, "video": 0},
             **llm_kwargs,
         )
 

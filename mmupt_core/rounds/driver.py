@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mmupt_core.config import RunConfig, dump_config, load_config
+from mmupt_core.config import RunConfig, config_source, dump_config, load_config
 from mmupt_core.paths import run_dir
 from mmupt_core.rounds.context import Context
 from mmupt_core.rounds.preflight import preflight
@@ -26,21 +26,28 @@ log = logging.getLogger(__name__)
 
 
 def prepare_run(
-    config: RunConfig, run_id: str, from_run: str | None = None, from_round: int | None = None
+    config: RunConfig,
+    run_id: str,
+    from_run: str | None = None,
+    from_round: int | None = None,
+    source: str | None = None,
 ) -> int:
-    """Create (or reopen) the run; returns the first UPT round to run. Callers run `preflight` first."""
+    """Create (or reopen) the run; returns the first UPT round to run. `source` names the config file and
+    overrides the run was started with (stored beside the resolved config). Callers run `preflight` first."""
     store = Context(config, run_id, 0).store
     supervised = config.training.reward == "ground_truth"
     if from_run is not None:
         if from_round is None:
             raise ValueError("branching needs both from_run and from_round")
         if not store.has_run(run_id):
-            store.branch(run_id, from_run, from_round, config.section_hash(), dump_config(config))
+            store.branch(run_id, from_run, from_round, config.section_hash(), dump_config(config), source)
         return from_round + 1
     run = store.get_run(run_id) if store.has_run(run_id) else None
     if run is not None and run["parent_run_id"] is not None:
         return int(run["parent_round"]) + 1
-    store.ensure_run(run_id, config.section_hash(), dump_config(config), supervised=supervised)
+    store.ensure_run(
+        run_id, config.section_hash(), dump_config(config), supervised=supervised, config_source=source
+    )
     return 1
 
 
@@ -72,7 +79,7 @@ class Steps:
     """How the driver runs each piece of a run. The defaults run them in this process; flows/improve.py passes
     the same pieces as Prefect tasks and a subflow per round, so both entry points share one driver."""
 
-    prepare: Callable[[RunConfig, str, str | None, int | None], int] = prepare_run
+    prepare: Callable[[RunConfig, str, str | None, int | None, str | None], int] = prepare_run
     setup: Callable[[RunConfig, str], object] = setup_stages
     round: Callable[[RunConfig, str, int], object] = run_round
     announce: Callable[[RunConfig, str, int], object] = announce
@@ -87,13 +94,14 @@ def run_rounds(
     from_run: str | None = None,
     from_round: int | None = None,
     steps: Steps | None = None,
+    source: str | None = None,
 ) -> None:
     """Run, resume or branch `rounds` rounds: preflight, the run lock, round 0 (the base) for a new run, then
     each round, announced, until `rounds` or the label-free stopping signal (with training.early_stop)."""
     steps = steps or Steps()
     preflight(config, run_id)  # every run-level problem, before any work or lock
     with run_lock(run_dir(config, run_id)):  # a second driver on the same run refuses instead of interleaving
-        first = steps.prepare(config, run_id, from_run, from_round)
+        first = steps.prepare(config, run_id, from_run, from_round, source)
         if first == 1:
             steps.setup(config, run_id)
         steps.announce(config, run_id, 0)
@@ -130,7 +138,12 @@ def main() -> None:  # pragma: no cover - thin CLI
     args = arg_parser(__doc__).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config, args.set)
-    run_watched(cfg, args, lambda: run_rounds(cfg, args.rounds, args.run, args.from_run, args.from_round))
+    source = config_source(args.config, args.set)
+    run_watched(
+        cfg,
+        args,
+        lambda: run_rounds(cfg, args.rounds, args.run, args.from_run, args.from_round, source=source),
+    )
 
 
 if __name__ == "__main__":

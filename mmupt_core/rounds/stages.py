@@ -148,12 +148,20 @@ def synthesize_stage(ctx: Context) -> StageRecord:
     )
     accepted = [c for c in cands if c.outcome == "accepted"]
     items = [item_row(c.item, filter="accepted", agreement=c.agreement) for c in accepted]
-    rows = [
+    metrics = metric_rows("synthesis", _synthesis_stats(cfg, cands, accepted), len(cands))
+    return StageRecord(
+        items=items, synthesis=_candidate_rows(cands, ck["path"]), metrics=metrics, rejected_items=rejected
+    )
+
+
+def _candidate_rows(cands: list, generator: str) -> list[dict]:
+    """Every synthesis candidate as a row of the synthesis table, with its provenance and outcome."""
+    return [
         {
             "candidate_idx": i,
             "parent_item_id": c.parent.item_id,
             "strategy": c.strategy,
-            "generator_checkpoint": ck["path"],
+            "generator_checkpoint": generator,
             "text": c.text,
             "question": c.question,
             "item_id": c.item.item_id if c.item else None,
@@ -163,8 +171,14 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         }
         for i, c in enumerate(cands)
     ]
+
+
+def _synthesis_stats(cfg: RunConfig, cands: list, accepted: list) -> dict[str, float]:
+    """The candidates' outcome rates, per strategy too, and (world only) how often accepted labels are right."""
+    from mmupt_core.rounds import synthesis
+
     stats = synthesis.summary(cands)
-    for strategy in sc.strategies:
+    for strategy in cfg.synthesis.strategies:
         mine = [c for c in cands if c.strategy == strategy]
         stats[f"accept_rate_{strategy}"] = (
             sum(c.outcome == "accepted" for c in mine) / len(mine) if mine else 0.0
@@ -176,8 +190,7 @@ def synthesize_stage(ctx: Context) -> StageRecord:
         stats["world_answerable_rate"] = len(answerable) / len(accepted)
         if answerable:
             stats["label_acc"] = sum(c.label == truth[c.item.item_id] for c in answerable) / len(answerable)
-    metrics = metric_rows("synthesis", stats, len(cands))
-    return StageRecord(items=items, synthesis=rows, metrics=metrics, rejected_items=rejected)
+    return stats
 
 
 def sample_stage(ctx: Context) -> StageRecord:
@@ -263,19 +276,7 @@ def train_stage(ctx: Context) -> StageRecord:
             checkpoint={"path": ck["path"], "parent_id": ck["checkpoint_id"]},
         )
     out = ctx.dir / "checkpoints" / f"round-{ctx.round}"
-    from transformers import AutoTokenizer
-
-    tokenizer_source = AutoTokenizer.from_pretrained(
-        ck["path"], trust_remote_code=cfg.model.trust_remote_code
-    )
-    options = {
-        "suffix": cfg.sampling.prompt_suffix,
-        "image_first": cfg.model.image_first,
-        "tie_break": cfg.voting.tie_break,
-        "min_agreement": cfg.voting.min_agreement,
-        "trust_remote_code": cfg.model.trust_remote_code,
-        "suppress_tokens": tiny.suppressed_token_ids(tokenizer_source),
-    }
+    options = _train_options(cfg, ck["path"])
     if cfg.training.launcher == "accelerate":
         rows = [
             {
@@ -304,6 +305,23 @@ def train_stage(ctx: Context) -> StageRecord:
         checkpoint={"path": str(out), "parent_id": ck["checkpoint_id"]},
         rejected_items=rejected,
     )
+
+
+def _train_options(cfg: RunConfig, checkpoint: str) -> dict:
+    """What train_round (in process or under accelerate) needs besides the items: prompt shape, the vote's
+    rules for the reward, and the special tokens sampling must never emit (a sampled image token breaks the
+    GRPO re-forward)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint, trust_remote_code=cfg.model.trust_remote_code)
+    return {
+        "suffix": cfg.sampling.prompt_suffix,
+        "image_first": cfg.model.image_first,
+        "tie_break": cfg.voting.tie_break,
+        "min_agreement": cfg.voting.min_agreement,
+        "trust_remote_code": cfg.model.trust_remote_code,
+        "suppress_tokens": tiny.suppressed_token_ids(tokenizer),
+    }
 
 
 def evaluate_stage(ctx: Context) -> StageRecord:

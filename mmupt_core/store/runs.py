@@ -12,19 +12,27 @@ class Runs(Checkpoints):
     """Runs, their rounds, and branches (a new run whose first checkpoint is another run's round)."""
 
     def ensure_run(
-        self, run_id: str, config_hash: str, config_json: str, *, supervised: bool = False
+        self,
+        run_id: str,
+        config_hash: str,
+        config_json: str,
+        *,
+        supervised: bool = False,
+        config_source: str | None = None,
     ) -> dict:
-        """Create the run if new; return its row. An existing run keeps its creation time and lineage."""
+        """Create the run if new; return its row. An existing run keeps its creation time and lineage.
+        config_json is the resolved config; config_source names the file and overrides it came from."""
 
         def fn(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(
                 """
-                insert into runs (run_id, created_at, config_hash, config_json, supervised)
-                values (?, ?, ?, ?, ?)
+                insert into runs (run_id, created_at, config_hash, config_json, supervised, config_source)
+                values (?, ?, ?, ?, ?, ?)
                 on conflict (run_id) do update set config_hash = excluded.config_hash,
-                    config_json = excluded.config_json, supervised = excluded.supervised
+                    config_json = excluded.config_json, supervised = excluded.supervised,
+                    config_source = coalesce(excluded.config_source, runs.config_source)
                 """,
-                [run_id, now(), config_hash, config_json, supervised],
+                [run_id, now(), config_hash, config_json, supervised, config_source],
             )
 
         self._write(fn)
@@ -47,7 +55,7 @@ class Runs(Checkpoints):
                        max(finished_at) as last_finished
                 from rounds group by run_id
             )
-            select r.run_id, r.created_at, r.parent_run_id, r.parent_round, r.supervised,
+            select r.run_id, r.created_at, r.config_source, r.parent_run_id, r.parent_round, r.supervised,
                    l.last_done_round, l.last_finished
             from runs r left join last_round l using (run_id)
             order by r.created_at
@@ -58,7 +66,13 @@ class Runs(Checkpoints):
         return self._query("select * from rounds where run_id = ? order by round", [run_id])
 
     def branch(
-        self, new_run_id: str, from_run: str, from_round: int, config_hash: str, config_json: str
+        self,
+        new_run_id: str,
+        from_run: str,
+        from_round: int,
+        config_hash: str,
+        config_json: str,
+        config_source: str | None = None,
     ) -> str:
         """Start run `new_run_id` from the checkpoint of (from_run, from_round); return the new checkpoint id."""
         source = self.checkpoint(from_run, from_round)
@@ -74,10 +88,11 @@ class Runs(Checkpoints):
             t = now()
             con.execute(
                 """
-                insert into runs (run_id, created_at, config_hash, config_json, parent_run_id, parent_round, supervised)
-                values (?, ?, ?, ?, ?, ?, ?)
+                insert into runs (run_id, created_at, config_hash, config_json, parent_run_id, parent_round,
+                                  supervised, config_source)
+                values (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                [new_run_id, t, config_hash, config_json, from_run, from_round, supervised],
+                [new_run_id, t, config_hash, config_json, from_run, from_round, supervised, config_source],
             )
             cid = insert_checkpoint(
                 con, new_run_id, from_round, "branch", source["path"], source["checkpoint_id"]

@@ -106,3 +106,5 @@ create table if not exists synthesis (
     agreement double,
     primary key (run_id, round, stage, candidate_idx)
 );
+-- Added after the first stores were written: which config file and overrides a run was started with.
+alter table runs add column if not exists config_source varchar;

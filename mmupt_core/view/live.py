@@ -96,7 +96,7 @@ class RunView(logging.Handler):
         self.console, self.run_id, self.rounds, self.plain = console, run_id, rounds, plain
         self.progress = None
         self.task = None
-        self.started = 0.0
+        self.first: tuple[float, int] | None = None  # (time, done) of the stage's first progress event
         if not plain:
             self.progress = progress_bar(console)
 
@@ -118,15 +118,20 @@ class RunView(logging.Handler):
             return
         kind = event["kind"]
         if kind == "stage_start":
-            self.started = time.perf_counter()
+            self.first = None
             if self.progress is not None:
                 # The run's name heads the view already; the bar says where in the run it is.
                 where = "setup" if event["round"] == 0 else f"round {event['round']}/{self.rounds}"
                 words = STAGE_WORDS.get(event["stage"], event["stage"])
                 self.progress.reset(self.task, total=None, description=f"{where} · {words}", rate="")
         elif kind == "progress" and self.progress is not None:
-            elapsed = max(1e-6, time.perf_counter() - self.started)
-            rate = f"{event['done'] / elapsed:.1f} {event['unit']}/s"
+            # The rate counts from the first progress event: a stage's set-up (loading a model, encoding the
+            # first SFT's examples) is not part of it.
+            now = time.perf_counter()
+            if self.first is None:
+                self.first = (now, event["done"])
+            done = event["done"] - self.first[1]
+            rate = f"{done / (now - self.first[0]):.1f} {event['unit']}/s" if done > 0 else ""
             self.progress.update(self.task, completed=event["done"], total=event["total"], rate=rate)
         elif kind == "stage_end" and self.plain:
             how = f"{event['wall_s']:.1f} s" if event["ran"] else "already done"

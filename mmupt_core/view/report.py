@@ -35,6 +35,8 @@ def _kind(store: Store, run_id: str) -> str:
     kind = "supervised oracle (ground-truth reward)" if run["supervised"] else "unsupervised (majority vote)"
     if run["parent_run_id"]:
         kind += f", branched from {run['parent_run_id']} round {run['parent_round']}"
+    if run.get("config_source"):
+        kind += f"; config `{run['config_source']}`"
     return kind
 
 
