@@ -207,6 +207,10 @@ class TrainingConfig(_Section):
     max_completion_length: int = Field(default=48, ge=1)
     steps: int = Field(default=5, ge=1)
     prompts_per_step: int = Field(default=32, ge=1)
+    # Prompts per rollout (one generation batch); each rollout makes rollout_prompts / prompts_per_step
+    # optimizer updates, as EasyR1 does (a step of the paper is 512 prompts, 4 updates of 128). `steps` counts
+    # rollouts. None: one update per rollout (rollout_prompts = prompts_per_step).
+    rollout_prompts: int | None = Field(default=None, ge=1)
     num_iterations: int = Field(default=2, ge=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
     seed: int = 0
@@ -223,6 +227,19 @@ class TrainingConfig(_Section):
     launcher: Literal["inprocess", "accelerate"] = "inprocess"
     accelerate_config: str | None = None
     num_processes: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _rollouts_split_into_updates(self) -> TrainingConfig:
+        if self.rollout_prompts is not None and self.rollout_prompts % self.prompts_per_step:
+            raise ValueError(
+                f"rollout_prompts ({self.rollout_prompts}) must be a multiple of prompts_per_step "
+                f"({self.prompts_per_step}): each rollout is split into whole updates"
+            )
+        return self
+
+    @property
+    def updates_per_rollout(self) -> int:
+        return (self.rollout_prompts or self.prompts_per_step) // self.prompts_per_step
 
 
 BENCHMARK_NAMES = (

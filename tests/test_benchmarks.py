@@ -204,3 +204,18 @@ def test_llm_judge_is_asked_only_when_the_rules_say_no():
         assert not judge.score(None, _item(), "50 cm") and len(asked) == 1
     finally:
         server.shutdown()
+
+
+def test_benchmarks_keep_every_row_even_a_repeated_image_and_question(tmp_path):
+    """MathVerse's versions can repeat one image and question: testmini keeps all its rows (3940), while
+    training data drops such a repeat."""
+    import pyarrow.parquet as pq
+
+    src = layouts.mathverse(tmp_path)
+    table = pq.read_table(src).to_pylist()
+    twin = dict(table[0], sample_index="3422", problem_version="Text Lite")
+    pq.write_table(pq.read_table(src).from_pylist(table + [twin]), src)
+    _, loaded = load_benchmark("mathverse_testmini", MODEL, tmp_path / "cache", source=str(src))
+    assert len(loaded.items) == 3 and not loaded.rejected
+    assert len({it.item_id for it in loaded.items}) == 3
+    assert [it.question for it in loaded.items].count(loaded.items[0].question) == 2

@@ -1,4 +1,5 @@
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -140,3 +141,37 @@ def test_the_vllm_sampler_asks_for_one_image_and_no_video(monkeypatch):
     assert vllm_params(SamplingParams(n=4, temperature=0.7, top_p=0.99, max_tokens=9, seed=3)) == {
         "n": 4, "temperature": 0.7, "top_p": 0.99, "max_tokens": 9, "seed": 3, "skip_special_tokens": True,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["mmr1", "geo3k", "geoqa"])
+def test_paper_configs_ask_for_the_papers_training_budget(name):
+    """MM-UPT reports step 80 of EasyR1, where a step is one rollout of 512 prompts split into 4 updates of 128:
+    40,960 prompts, 409,600 completions (n = 10) and 320 optimizer updates. The README's recipe runs 4 rounds."""
+    from mmupt_core.config import load_config
+    from mmupt_core.model.train import budget
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "conf" / f"qwen25vl-7b-{name}.yaml")
+    assert budget(cfg.training, rounds=4) == {
+        "rollouts": 80,
+        "prompts": 40_960,
+        "completions": 409_600,
+        "updates": 320,
+    }
+
+
+def test_a_rollout_is_split_into_updates(tmp_path):
+    tc = TrainingConfig(
+        num_generations=10,
+        prompts_per_step=128,
+        rollout_prompts=512,
+        micro_batch_size=8,
+        steps=20,
+        num_iterations=1,
+    )
+    args = grpo_args(tc, tmp_path, n_items=6000, world_size=8)
+    # one update = 128 prompts x 10 = 1280 completions = 8 per GPU x 8 GPUs x 20 accumulation steps
+    assert args.per_device_train_batch_size == 8 and args.gradient_accumulation_steps == 20
+    assert args.steps_per_generation == 80  # a generation batch of 512 prompts feeds 4 updates
+    assert args.max_steps == 80  # 20 rollouts x 4 updates
+    with pytest.raises(ValueError, match="must be a multiple of prompts_per_step"):
+        TrainingConfig(prompts_per_step=128, rollout_prompts=500)

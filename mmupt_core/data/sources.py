@@ -282,8 +282,13 @@ def materialize(
     root: Path | None,
     model: ModelConfig,
     max_source_pixels: int,
+    dedupe: bool = True,
 ) -> Loaded:
-    """Decode, convert and write each row's image; rows that cannot be used are rejected with a reason."""
+    """Decode, convert and write each row's image; rows that cannot be used are rejected with a reason.
+
+    Training data drops a repeated (image, question): it would be voted and trained on twice. A benchmark
+    keeps every row (`dedupe=False`): its published size is what scores are reported against, and MathVerse's
+    versions repeat the same image and question with their own row; a repeat gets an id salted with its row."""
     (folder / "images").mkdir(parents=True, exist_ok=True)
     items, rejected, answers, seen, n_rows = [], [], {}, set(), 0
     for s in specs:
@@ -300,9 +305,11 @@ def materialize(
         im.save(buf, format="PNG")
         data = buf.getvalue()
         item_id = make_item_id(data, s.question)
-        if item_id in seen:
+        if item_id in seen and dedupe:
             rejected.append({"item_id": item_id, "reason": f"duplicate item (row {s.row_id})"})
             continue
+        if item_id in seen:
+            item_id = make_item_id(data, f"{s.question}\n#row {s.row_id}")
         seen.add(item_id)
         _write_atomic(folder / "images" / f"{item_id}.png", data)
         items.append(

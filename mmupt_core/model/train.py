@@ -49,16 +49,19 @@ def grpo_args(
     use_vllm: bool | None = None,
     world_size: int | None = None,
 ):
-    """Map our training config to GRPOConfig: one optimizer step per generation batch of
-    prompts_per_step x num_generations completions, each batch reused num_iterations times."""
+    """Map our training config to GRPOConfig. One generation batch (a rollout) is rollout_prompts x
+    num_generations completions; it is split into updates_per_rollout optimizer steps of prompts_per_step
+    prompts each, and reused num_iterations times. `steps` counts rollouts."""
     from trl import GRPOConfig
 
     from mmupt_core.model.vllm_sampler import vllm_available
 
     cuda = torch.cuda.is_available()
     use_vllm = vllm_available() if use_vllm is None else use_vllm
-    prompts = min(tc.prompts_per_step, n_items)
-    batch = prompts * tc.num_generations
+    updates = tc.updates_per_rollout
+    # never more prompts in a rollout than items (TRL would repeat them within the batch)
+    prompts = min(tc.prompts_per_step, max(1, n_items // updates))
+    batch = prompts * tc.num_generations  # completions per optimizer step
     # With micro-batches, one optimizer step still covers the whole generation batch: it is split over the
     # processes (accelerate's WORLD_SIZE) and gradient-accumulated.
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
@@ -86,9 +89,9 @@ def grpo_args(
         max_completion_length=tc.max_completion_length,
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation,
-        steps_per_generation=accumulation,
+        steps_per_generation=accumulation * updates,
         gradient_checkpointing=tc.gradient_checkpointing,
-        max_steps=tc.steps * tc.num_iterations,
+        max_steps=tc.steps * updates * tc.num_iterations,
         loss_type="dapo",  # token-level mean over the batch, as in the paper
         scale_rewards="group",  # advantage = (r - group mean) / (group std + eps)
         generation_kwargs=generation_kwargs(suppress_tokens, use_vllm),
@@ -108,6 +111,19 @@ def grpo_args(
         remove_unused_columns=False,
         shuffle_dataset=True,
     )
+
+
+def budget(tc: TrainingConfig, rounds: int) -> dict[str, int]:
+    """The training a run of `rounds` rounds asks for, in the paper's units: rollouts (EasyR1's "steps"),
+    prompts, completions and optimizer updates (each rollout reused num_iterations times)."""
+    rollout = tc.rollout_prompts or tc.prompts_per_step
+    rollouts = rounds * tc.steps
+    return {
+        "rollouts": rollouts,
+        "prompts": rollouts * rollout,
+        "completions": rollouts * rollout * tc.num_generations,
+        "updates": rollouts * tc.updates_per_rollout * tc.num_iterations,
+    }
 
 
 def generation_kwargs(suppress_tokens: Sequence[int], use_vllm: bool) -> dict | None:

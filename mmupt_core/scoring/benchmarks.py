@@ -242,7 +242,7 @@ def load_benchmark(
         rows = rows.select(range(min(limit, len(rows))))
     specs: Iterable[RowSpec] = (bench.row(i, r) for i, r in enumerate(rows))
     return bench, materialize(
-        specs, folder, name, bench.split, image_root(src, None), model, max_source_pixels
+        specs, folder, name, bench.split, image_root(src, None), model, max_source_pixels, dedupe=False
     )
 
 
