@@ -263,6 +263,8 @@ class EvaluationConfig(_Section):
     scoring: Literal["official", "lenient"] = "official"
     k: int = Field(default=8, ge=1)
     temperature: float = Field(default=1.0, ge=0)
+    # Answer length when scoring (None: sampling.max_tokens); benchmark runs allow far longer answers than rollouts.
+    max_tokens: int | None = Field(default=None, ge=1)
     limit: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")

@@ -127,3 +127,18 @@ def test_paper_configs_carry_the_paper_settings(name, source):
     assert acc["distributed_type"] == "DEEPSPEED" and acc["deepspeed_config"]["zero_stage"] == 3
     assert acc["num_processes"] == t.num_processes == 8 and acc["mixed_precision"] == "bf16"
     assert "{question}" in cfg.synthesis.in_context_prompt and cfg.synthesis.output_format == "tagged"
+
+
+@pytest.mark.parametrize("name", ["mmr1", "geo3k", "geoqa"])
+def test_paper_configs_carry_the_papers_settings(name):
+    """The values MM-UPT's EasyR1 scripts use, each commented with its source in the YAML."""
+    cfg = load_config(ROOT / "conf" / f"qwen25vl-7b-{name}.yaml")
+    assert (cfg.model.min_pixels, cfg.model.max_pixels) == (262144, 1204224)
+    assert (
+        cfg.sampling.prompt_suffix
+        == "\nPlease reason step by step, and put your final answer within \\boxed{}."
+    )
+    assert (cfg.sampling.n, cfg.sampling.temperature, cfg.sampling.top_p) == (10, 0.7, 0.99)
+    assert (cfg.training.temperature, cfg.training.top_p) == (0.7, 0.99)
+    assert cfg.training.vllm_max_model_length == 4096 and cfg.evaluation.max_tokens == 16384
+    assert (cfg.evaluation.k, cfg.evaluation.temperature) == (1, 0.2)

@@ -97,7 +97,7 @@ class SamplingParams:
             n=e.k,
             temperature=e.temperature,
             top_p=config.sampling.top_p,
-            max_tokens=config.sampling.max_tokens,
+            max_tokens=e.max_tokens or config.sampling.max_tokens,
             seed=seed,
         )
 
