@@ -1,6 +1,7 @@
 """MM-UPT on the embedded default against the ground-truth oracle on the same budget.
 
-For each (base seed, UPT seed): 3 rounds with reward=majority_vote (label-free) and 3 with reward=ground_truth
+For each (base seed, UPT seed): 3 rounds with reward=majority_vote (label-free), 3 with reward=random (a fair coin:
+the control a gain from voting must beat) and 3 with reward=ground_truth
 (oracle). Per round: greedy, sampled T=1, maj@8 and the gap on `eval` (from the store), plus a temperature sweep
 of the base and of the final checkpoints, so gains can be told apart from sharpening (lowering the temperature
 of the untrained base). Results go to bench/results/upt.{json,md}.
@@ -123,7 +124,7 @@ def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) ->
         "",
     ]
     for reward in sorted(
-        {r["reward"] for r in runs}, key=["majority_vote", "pseudo_label", "ground_truth"].index
+        {r["reward"] for r in runs}, key=["majority_vote", "pseudo_label", "ground_truth", "random"].index
     ):
         rs = [r for r in runs if r["reward"] == reward]
         if not rs:
@@ -210,7 +211,7 @@ def main() -> None:
     ap.add_argument("--base-seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--upt-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--rewards", nargs="+", default=["majority_vote", "ground_truth"])
+    ap.add_argument("--rewards", nargs="+", default=["majority_vote", "ground_truth", "random"])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--name", default="upt")

@@ -195,7 +195,8 @@ class SynthesisConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    reward: Literal["majority_vote", "pseudo_label", "ground_truth"] = "majority_vote"
+    # random: a fair coin per completion, the control any claimed gain must beat (label-free too)
+    reward: Literal["majority_vote", "pseudo_label", "ground_truth", "random"] = "majority_vote"
     lr: float = Field(default=1e-4, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
     beta: float = Field(default=0.1, ge=0, description="KL coefficient to the reference model")

@@ -77,3 +77,12 @@ def test_registry():
     assert reward_for("pseudo_label") is pseudo_label_reward
     with pytest.raises(ValueError, match="unknown reward 'oracle'"):
         reward_for("oracle")
+
+
+def test_random_reward_is_a_fair_seeded_coin_that_ignores_the_answer():
+    right = ["\\boxed{2}"] * 2000
+    coins = reward_for("random", seed=3)(right, item_id=["a"] * 2000)
+    assert set(coins) == {0.0, 1.0} and abs(sum(coins) / len(coins) - 0.5) < 0.05
+    assert reward_for("random", seed=3)(right, item_id=["a"] * 2000) == coins  # same seed, same coins
+    assert reward_for("random", seed=4)(right, item_id=["a"] * 2000) != coins
+    assert reward_for("random").__name__ == "random_reward"

@@ -221,7 +221,7 @@ def train_round(
     )
     processor.tokenizer.padding_side = "left"
     args = grpo_args(tc, tmp / "trainer", n_items=len(items), suppress_tokens=suppress_tokens)
-    reward = reward_for(tc.reward, tie_break=tie_break, min_agreement=min_agreement)
+    reward = reward_for(tc.reward, tie_break=tie_break, min_agreement=min_agreement, seed=tc.seed)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[reward],

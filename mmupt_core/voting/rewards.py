@@ -12,11 +12,14 @@ explicit registry. None of these raise on an unparseable completion: it simply e
 - pseudo_label_reward: agreement with the round's `pseudo_label` column, voted offline in the vote stage.
 - ground_truth_reward: agreement with `answer`; an oracle for comparison runs only (config reward: ground_truth,
   and the store marks such runs supervised).
+- random_reward: a fair coin per completion, whatever it says: the control that tells a gain from majority
+  voting apart from a gain any perturbation of GRPO would give ("Spurious Rewards", arXiv 2506.10947).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -79,15 +82,28 @@ def ground_truth_reward(
     return _agreement_reward(_answers(completions), [normalize(a) if a is not None else None for a in answer])
 
 
+def make_random_reward(seed: int = 0) -> RewardFn:
+    """A fair coin per completion from its own seeded stream (the same seed gives the same coins)."""
+    rng = random.Random(seed)
+
+    def random_reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
+        return [float(rng.random() < 0.5) for _ in completions]
+
+    return random_reward
+
+
 REWARDS: dict[str, Callable[..., RewardFn]] = {
-    "majority_vote": make_majority_vote_reward,
+    "majority_vote": lambda tie_break, min_agreement, **_: make_majority_vote_reward(
+        tie_break, min_agreement
+    ),
     "pseudo_label": lambda **_: pseudo_label_reward,
     "ground_truth": lambda **_: ground_truth_reward,
+    "random": lambda seed, **_: make_random_reward(seed),
 }
 
 
-def reward_for(name: str, *, tie_break: str = "none", min_agreement: float = 0.0) -> RewardFn:
-    """The reward function for the config's `training.reward`."""
+def reward_for(name: str, *, tie_break: str = "none", min_agreement: float = 0.0, seed: int = 0) -> RewardFn:
+    """The reward function for the config's `training.reward` (seed: the random control's coins)."""
     if name not in REWARDS:
         raise ValueError(f"unknown reward {name!r}; expected one of {sorted(REWARDS)}")
-    return REWARDS[name](tie_break=tie_break, min_agreement=min_agreement)
+    return REWARDS[name](tie_break=tie_break, min_agreement=min_agreement, seed=seed)
