@@ -2,7 +2,13 @@
 # All caches and state live under $(MMUPT_HOME) (default .mmupt/), never in the home folder.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# One environment per kind of machine, each with its own pins: a GPU node (nvidia-smi present) builds .venv-gpu
+# from constraints/gpu.txt (vLLM pins an older torch, transformers and prefect); elsewhere .venv from
+# constraints/cpu.txt. ENV=cpu or ENV=gpu chooses by hand.
+ENV ?= $(if $(shell command -v nvidia-smi 2>/dev/null),gpu,cpu)
+comma := ,
+VENV := $(if $(filter gpu,$(ENV)),.venv-gpu,.venv)
+EXTRAS := $(if $(filter gpu,$(ENV)),dev$(comma)gpu,dev$(comma)k8s)
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmupt-installed
 N ?= 3
@@ -32,17 +38,21 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 PREFECT_PORT ?= 4200
 SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 
-.PHONY: setup test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run ui down clean
+.PHONY: setup setup-gpu test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run ui down clean
 
-$(STAMP): pyproject.toml constraints/cpu.txt
+$(STAMP): pyproject.toml constraints/$(ENV).txt
 	@mkdir -p $(MMUPT_HOME)/tmp
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints/cpu.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints/$(ENV).txt -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
 	@mkdir -p $(MMUPT_HOME)/tmp
+
+# The GPU environment by name (what a GPU node's `make round` builds on first use).
+setup-gpu:
+	$(MAKE) setup ENV=gpu
 
 test: setup
 	$(PY) -m pytest -q

@@ -34,3 +34,50 @@ def test_flow_parameters_are_typed_for_the_ui_form():
     # Plain strings, so a deployment run, the CLI and the UI form can all pass any config and overrides.
     assert props["config"]["type"] == "string" and props["config"]["default"] == "conf/tiny.yaml"
     assert props["overrides"]["anyOf"][0] == {"items": {"type": "string"}, "type": "array"}
+
+
+def test_the_kubernetes_job_carries_the_gpus_shared_memory_and_a_persistent_volume():
+    """The cluster deployment's job variables, rendered through prefect-kubernetes' own job templating with the
+    work pool's base job template (conf/k8s/gpu-pool.json): the pod asks for 8 GPUs, mounts a memory-backed
+    /dev/shm and keeps MMUPT_HOME and HF_HOME on a persistent volume. A variable the template does not declare
+    would be dropped silently, so every job variable must be one of its variables."""
+    import asyncio
+    import json
+
+    from prefect_kubernetes.worker import KubernetesWorkerJobConfiguration
+
+    template = json.loads((ROOT / "conf" / "k8s" / "gpu-pool.json").read_text())
+    (dep,) = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    values = {**dep["work_pool"]["job_variables"], "image": "registry.local/mmupt:test"}
+    assert set(values) <= set(template["variables"]["properties"])
+    job = asyncio.run(KubernetesWorkerJobConfiguration.from_template_and_values(template, values))
+    pod = job.job_manifest["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "registry.local/mmupt:test"
+    assert str(container["resources"]["limits"]["nvidia.com/gpu"]) == "8"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["dshm"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Gi"}
+    assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "mmupt-data"}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts == {"/dev/shm": "dshm", "/data": "data"}
+    env = {e["name"]: e["value"] for e in job.env} if isinstance(job.env, list) else dict(job.env)
+    assert env["MMUPT_HOME"].startswith("/data/") and env["HF_HOME"].startswith("/data/")
+
+
+def test_the_image_and_the_gpu_environment_install_the_gpu_pins_with_deepspeed():
+    import tomllib
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-c constraints/gpu.txt '.[gpu]'" in dockerfile
+    gpu_extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "gpu"
+    ]
+    assert any(d.startswith("deepspeed") for d in gpu_extra)
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "constraints" / "gpu.txt").read_text().splitlines()
+        if "==" in line
+    )
+    assert {"vllm", "torch", "transformers", "deepspeed", "prefect"} <= set(pins)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "constraints/$(ENV).txt" in makefile and ".venv-gpu" in makefile

@@ -196,7 +196,9 @@ def probe_checkpoint(
     config: RunConfig, checkpoint: str, items: Sequence[Item], images: dict[str, Image.Image]
 ) -> ProbeResult:
     """The probe of one checkpoint on the pool as a run would vote on it (voting.n_votes at the sampling
-    temperature), on a seed stream of its own: the probe stage and `mmupt probe` give the same answer."""
+    temperature), on a seed stream of its own. The pool is taken in item-id order, the order the store returns
+    it in, so that the probe stage and `mmupt probe` batch, and so sample, alike."""
+    items = sorted(items, key=lambda it: it.item_id)
     requests = requests_for(items, config.sampling.prompt_suffix, config.model.image_first, images)
     params = SamplingParams.votes(config, offset=PROBE_SEED_OFFSET)
     return run_probe(make_sampler(config, checkpoint), items, requests, params)
