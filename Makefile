@@ -37,8 +37,10 @@ export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 PREFECT_PORT ?= 4200
 SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
+# SET="--set a=b --set c=d" as the JSON list a deployment run takes (-p overrides='["a=b", "c=d"]')
+OVERRIDES_JSON = $(shell $(PY) -c 'import json, sys; print(json.dumps([a for a in sys.argv[1:] if a != "--set"]))' $(SET))
 
-.PHONY: setup setup-gpu test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run ui down clean
+.PHONY: setup setup-gpu test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run deploy worker run-pool ui down clean
 
 $(STAMP): pyproject.toml constraints/$(ENV).txt
 	@mkdir -p $(MMUPT_HOME)/tmp
@@ -100,13 +102,29 @@ serve: setup
 
 run: setup
 	PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect deployment run 'improve/local' -p rounds=$(N) -p run_id=$(RUN) \
-	  -p config=$(CONFIG) -p overrides='$(shell $(PY) -c 'import json, sys; print(json.dumps([a for a in sys.argv[1:] if a != "--set"]))' $(SET))'
+	  -p config=$(CONFIG) -p overrides='$(OVERRIDES_JSON)'
+
+# The process work pool `local` and its worker: deployments run as a cluster runs them (prefect.yaml: local-pool).
+deploy: setup server
+	@PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect work-pool inspect local >/dev/null 2>&1 || \
+	  PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect work-pool create local --type process
+	MMUPT_REPO=$(CURDIR) PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect --no-prompt deploy --name local-pool
+
+worker: setup
+	@if [ -f $(PREFECT_HOME)/worker.pid ] && kill -0 $$(cat $(PREFECT_HOME)/worker.pid) 2>/dev/null; then \
+	  echo "worker already running on pool 'local'"; else \
+	  PREFECT_API_URL=$(SERVER_URL) nohup $(VENV)/bin/prefect worker start --pool local > $(PREFECT_HOME)/worker.log 2>&1 & \
+	  echo $$! > $(PREFECT_HOME)/worker.pid; echo "worker on pool 'local' (log: $(PREFECT_HOME)/worker.log)"; fi
+
+run-pool: setup
+	PREFECT_API_URL=$(SERVER_URL) $(VENV)/bin/prefect deployment run 'improve/local-pool' -p rounds=$(N) -p run_id=$(RUN) \
+	  -p config=$(CONFIG) -p overrides='$(OVERRIDES_JSON)'
 
 ui:
 	@echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT)"
 
 down:
-	@for p in serve server; do \
+	@for p in worker serve server; do \
 	  if [ -f $(PREFECT_HOME)/$$p.pid ]; then kill $$(cat $(PREFECT_HOME)/$$p.pid) 2>/dev/null || true; rm -f $(PREFECT_HOME)/$$p.pid; fi; done
 	@echo stopped
 

@@ -7,9 +7,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _deployment(name: str) -> dict:
+    (dep,) = [
+        d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"] if d["name"] == name
+    ]
+    return dep
+
+
 def test_prefect_yaml_points_at_the_improve_flow():
-    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    (dep,) = spec["deployments"]
+    dep = _deployment("cluster")
+    local = _deployment("local-pool")
+    assert local["entrypoint"] == dep["entrypoint"] and local["work_pool"]["name"] == "local"
+    assert local["parameters"]["config"] == "conf/tiny.yaml"
     path, _, func = dep["entrypoint"].partition(":")
     assert (ROOT / path).is_file() and func == "improve"
     assert f"def {func}(" in (ROOT / path).read_text()
@@ -47,7 +56,7 @@ def test_the_kubernetes_job_carries_the_gpus_shared_memory_and_a_persistent_volu
     from prefect_kubernetes.worker import KubernetesWorkerJobConfiguration
 
     template = json.loads((ROOT / "conf" / "k8s" / "gpu-pool.json").read_text())
-    (dep,) = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    dep = _deployment("cluster")
     values = {**dep["work_pool"]["job_variables"], "image": "registry.local/mmupt:test"}
     assert set(values) <= set(template["variables"]["properties"])
     job = asyncio.run(KubernetesWorkerJobConfiguration.from_template_and_values(template, values))

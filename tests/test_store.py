@@ -132,7 +132,7 @@ def _hold_lock(path, seconds):
         f"""
         import duckdb, sys, time
         con = duckdb.connect({str(path)!r})
-        con.execute("insert into runs values ('w', now(), 'h', '{{}}', null, null, false)")
+        con.execute("insert into runs (run_id, created_at, config_hash, config_json) values ('w', now(), 'h', '{{}}')")
         print("locked", flush=True)
         time.sleep({seconds})
         con.close()

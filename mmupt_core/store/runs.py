@@ -55,8 +55,8 @@ class Runs(Checkpoints):
                        max(finished_at) as last_finished
                 from rounds group by run_id
             )
-            select r.run_id, r.created_at, r.config_source, r.parent_run_id, r.parent_round, r.supervised,
-                   l.last_done_round, l.last_finished
+            -- r.*: a store written before config_source existed is still readable read-only
+            select r.* exclude (config_hash, config_json), l.last_done_round, l.last_finished
             from runs r left join last_round l using (run_id)
             order by r.created_at
             """
