@@ -6,6 +6,7 @@ mmupt show RUN
 mmupt config show conf/tiny.yaml --set sampling.n=16
 mmupt bootstrap --config conf/tiny.yaml
 mmupt probe --config conf/tiny.yaml
+mmupt plan --config conf/qwen25vl-7b-mmr1.yaml --gpu h100-80gb
 """
 
 from __future__ import annotations
@@ -259,6 +260,25 @@ def round_(
     if verbose:
         cmd.append("--verbose")
     raise typer.Exit(subprocess.run(cmd).returncode)
+
+
+@app.command()
+def plan(
+    config: ConfigOpt = "conf/qwen25vl-7b-mmr1.yaml",
+    gpu: Annotated[str, typer.Option(help="h100-80gb, h200, a100-80gb or l40s")] = "h100-80gb",
+    set_: SetOpt = None,
+) -> None:
+    """Per-GPU memory of the GRPO update with its colocated vLLM engine, before the first GPU hour."""
+    from mmupt_core.model.plan import plan as make_plan
+
+    cfg = _load(config, set_)
+    try:
+        result = make_plan(cfg, gpu)
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    for line in result.lines():
+        console.print(line, markup=False, highlight=False)
 
 
 @config_app.command("show")
