@@ -45,6 +45,11 @@ def test_flow_parameters_are_typed_for_the_ui_form():
     assert props["overrides"]["anyOf"][0] == {"items": {"type": "string"}, "type": "array"}
 
 
+class _NoApi:
+    def __getattr__(self, name):
+        raise AssertionError(f"the job template asked the Prefect API for {name!r}")
+
+
 def test_the_kubernetes_job_carries_the_gpus_shared_memory_and_a_persistent_volume():
     """The cluster deployment's job variables, rendered through prefect-kubernetes' own job templating with the
     work pool's base job template (conf/k8s/gpu-pool.json): the pod asks for 8 GPUs, mounts a memory-backed
@@ -59,7 +64,11 @@ def test_the_kubernetes_job_carries_the_gpus_shared_memory_and_a_persistent_volu
     dep = _deployment("cluster")
     values = {**dep["work_pool"]["job_variables"], "image": "registry.local/mmupt:test"}
     assert set(values) <= set(template["variables"]["properties"])
-    job = asyncio.run(KubernetesWorkerJobConfiguration.from_template_and_values(template, values))
+    # The template refers to no Prefect blocks or variables, so no API is asked: a client that would fail on any
+    # call stands in (without one, Prefect starts a temporary API server just to build a client).
+    job = asyncio.run(
+        KubernetesWorkerJobConfiguration.from_template_and_values(template, values, client=_NoApi())
+    )
     pod = job.job_manifest["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == "registry.local/mmupt:test"
