@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mmupt_core.config import ConfigError, RunConfig, dump_config, load_config
@@ -119,9 +120,10 @@ def show(
         else ""
     )
     kind = "supervised (ground-truth reward)" if info["supervised"] else "unsupervised"
-    source = f"{info['config_source']}, " if info.get("config_source") else ""
+    # A config source holds user text ("--set a=[1, 2]"): escaped, so rich does not read it as markup.
+    source = f"{escape(info['config_source'])}, " if info.get("config_source") else ""
     console.print(
-        f"[bold]{run}[/bold]: {kind}, config {source}hash {info['config_hash']}{parent}", markup=False
+        f"[bold]{escape(run)}[/bold]: {kind}, config {source}hash {info['config_hash']}{escape(parent)}"
     )
     rows = round_rows(store, run)
     if rows:
