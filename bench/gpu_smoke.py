@@ -105,6 +105,39 @@ def sampling_throughput(model, processor, n_requests, n, max_tokens, size, devic
     }
 
 
+def vllm_sampling_throughput(tok, processor, folder: Path, n_requests, n, max_tokens, size) -> dict:
+    """The tiny model saved as a checkpoint and sampled through vLLM (VLLMSampler, the code a real run uses);
+    skipped where vLLM does not import (the GPU check machine has none)."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        return {"skipped": "vLLM is not installed here"}
+    from mmupt_core.model.vllm_sampler import VLLMSampler
+
+    tiny.save_pretrained(tiny.build_model(tok), processor, folder / "tiny")
+    load_start = time.perf_counter()
+    sampler = VLLMSampler(str(folder / "tiny"), processor, gpu_memory_utilization=0.2, max_model_len=512)
+    load_s = time.perf_counter() - load_start
+    reqs = [
+        Request(f"r{k}", im, build_messages(QUESTIONS[k % 3], PAPER_SUFFIX, image_first=True))
+        for k, im in enumerate(images(n_requests, size))
+    ]
+    sampler.sample(reqs[:8], SamplingParams(n, 1.0, 1.0, 8, 0))  # warm-up
+    start = time.perf_counter()
+    sets = sampler.sample(reqs, SamplingParams(n, 1.0, 1.0, max_tokens, 1))
+    wall = time.perf_counter() - start
+    samples = sum(len(s.completions) for s in sets)
+    return {
+        "requests": n_requests,
+        "n": n,
+        "max_tokens": max_tokens,
+        "load_s": round(load_s, 1),
+        "wall_s": round(wall, 2),
+        "samples_per_s": round(samples / wall, 1),
+        "tokens_per_s": round(sum(c.n_tokens for s in sets for c in s.completions) / wall, 1),
+    }
+
+
 def grpo_steps(model, processor, folder: Path, steps, prompts, generations, max_len, size) -> dict:
     base = folder / "base"
     tiny.save_pretrained(model.to("cpu").float(), processor, base)
@@ -198,6 +231,10 @@ def main() -> None:
             ),
         ),
         (
+            "tiny sampling (vLLM)",
+            lambda d: vllm_sampling_throughput(tok, proc, d, 16 if q else 512, 8, 40, (756, 28)),
+        ),
+        (
             "tiny GRPO",
             lambda d: grpo_steps(
                 tiny.build_model(tok),
@@ -242,7 +279,7 @@ def main() -> None:
             report["phases"][name] = {"skipped": "over the time budget"}
             continue
         try:
-            if "GRPO" in name:
+            if "GRPO" in name or "vLLM" in name:
                 with tempfile.TemporaryDirectory() as tmp:
                     res = fn(Path(tmp))
             else:
