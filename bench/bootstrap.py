@@ -1,4 +1,4 @@
-"""Benchmark of the embedded default's base, link by link (mmupt_core/chain.py), for every world design tried.
+"""Benchmark of the embedded default's base, link by link (bench/chain.py), for every world design tried.
 
 For each design (a name and config overrides) and SFT seed: the world and the first SFT (cached), then
 1. the ideal gap of the world on the pool (no model; k and tie rule as voted);
@@ -239,7 +239,7 @@ def render(data: dict) -> str:
     lines = [
         "# Embedded default: the base, link by link",
         "",
-        "Every world design tried, with the chain of mmupt_core/chain.py: when the self-consistency gap fails, "
+        "Every world design tried, with the chain of bench/chain.py: when the self-consistency gap fails, "
         "the row that misses its target names the link that broke. Pool answers are hidden from training; "
         "they are read here for diagnostics only. Written by `bench/bootstrap.py`.",
         "",

@@ -47,7 +47,7 @@ class ModelConfig(_Section):
 
 
 class WorldConfig(_Section):
-    """The embedded synthetic image world (used when model.name_or_path == 'tiny'); see mmupt_core/world.py."""
+    """The embedded synthetic image world (used when model.name_or_path == 'tiny'); see mmupt_core/world/."""
 
     # panels: one scene in several noisy panels (default); views: three occluded views (the negative control)
     kind: Literal["panels", "views"] = "panels"
@@ -107,7 +107,7 @@ class BootstrapConfig(_Section):
 
 class DataConfig(_Section):
     """Where the unlabeled pool comes from: the embedded 'world', a hub id, a dataset folder, or a
-    Parquet/JSON/JSONL/CSV file, with its column mapping (see mmupt_core/data.py)."""
+    Parquet/JSON/JSONL/CSV file, with its column mapping (see mmupt_core/data/sources.py)."""
 
     source: str = "world"
     split: str = "train"
@@ -141,7 +141,7 @@ class VotingConfig(_Section):
 
 
 class SynthesisConfig(_Section):
-    """The model writes new questions about the pool's images (see mmupt_core/synthesis.py).
+    """The model writes new questions about the pool's images (see mmupt_core/rounds/synthesis.py).
 
     The prompt templates are per model family: the defaults are the ones the tiny model was taught in its
     bootstrap; conf/qwen25vl-7b-*.yaml carries the Qwen2.5-VL ones. `{question}` is the example question

@@ -161,7 +161,7 @@ def summarize_probe(
 
 def _greedy_advantages(g: str | None, answers: Sequence[str | None], label: str | None) -> list[float]:
     """GRPO advantages (r - mean) / (sd + 1e-4), reward 1 for the majority answer (none on a tie), of the samples
-    that give the greedy answer: the label-free form of link 5 (mmupt_core/chain.py), by answer, not by route."""
+    that give the greedy answer: the label-free form of link 5 (bench/chain.py), by answer, not by route."""
     if g is None or not answers:
         return []
     rewards = [1.0 if label is not None and a is not None and equivalent(a, label) else 0.0 for a in answers]

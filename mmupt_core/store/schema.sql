@@ -1,4 +1,4 @@
--- The run store's tables (DuckDB). Loaded by mmupt_core/store.py; every statement is idempotent.
+-- The run store's tables (DuckDB). Loaded by mmupt_core/store/connection.py; every statement is idempotent.
 create table if not exists runs (
     run_id varchar primary key,
     created_at timestamp not null,
