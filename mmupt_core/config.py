@@ -239,8 +239,12 @@ class TrainingConfig(_Section):
         return self
 
     @property
+    def prompts_per_rollout(self) -> int:
+        return self.rollout_prompts or self.prompts_per_step
+
+    @property
     def updates_per_rollout(self) -> int:
-        return (self.rollout_prompts or self.prompts_per_step) // self.prompts_per_step
+        return self.prompts_per_rollout // self.prompts_per_step
 
 
 BENCHMARK_NAMES = (

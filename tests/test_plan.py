@@ -50,3 +50,24 @@ def test_mmupt_plan_prints_a_plan_for_each_paper_config():
         assert out.exit_code == 0 and "ZeRO-3 over 8" in out.output and "fits" in out.output
     bad = CliRunner().invoke(app, ["plan", "--gpu", "tpu"])
     assert bad.exit_code == 2 and "unknown GPU 'tpu'" in bad.output
+
+
+def test_a_local_checkpoint_is_measured_from_its_config_and_safetensors_headers(tmp_path):
+    """The tiny model saved as a checkpoint: its parameters counted from the file's header equal the model's."""
+    from mmupt_core.model import tiny
+    from mmupt_core.model.plan import model_shape
+
+    tok = tiny.build_tokenizer()
+    model = tiny.build_model(tok)
+    tiny.save_pretrained(model, tiny.build_processor(tok), tmp_path / "ck")
+    shape = model_shape(str(tmp_path / "ck"))
+    text = model.config.text_config
+    assert shape.params == sum(p.numel() for p in model.state_dict().values())
+    assert (shape.layers, shape.hidden, shape.kv_heads, shape.vocab) == (
+        text.num_hidden_layers,
+        text.hidden_size,
+        text.num_key_value_heads,
+        text.vocab_size,
+    )
+    with pytest.raises(ValueError, match="no shape known"):
+        model_shape(str(tmp_path / "missing"))

@@ -17,6 +17,7 @@ allocator slack are a fixed 2 GiB.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,26 +51,22 @@ KNOWN = {
 
 
 def model_shape(name_or_path: str) -> Shape:
-    """A known model's shape, or one read from a local checkpoint's config.json (parameters from its
-    safetensors index)."""
+    """A known model's shape, or a local checkpoint's: its config.json, and its parameters counted from the
+    safetensors headers (shapes only; no tensor is read)."""
     if name_or_path in KNOWN:
         return KNOWN[name_or_path]
     path = Path(name_or_path)
-    if not (path / "config.json").is_file():
+    weights = sorted(path.glob("*.safetensors"))
+    if not (path / "config.json").is_file() or not weights:
         raise ValueError(
-            f"model {name_or_path!r}: no shape known for it and no local config.json; "
-            f"known models: {sorted(KNOWN)}"
+            f"model {name_or_path!r}: no shape known for it and no local config.json with .safetensors "
+            f"weights; known models: {sorted(KNOWN)}"
         )
     cfg = json.loads((path / "config.json").read_text())
     text = cfg.get("text_config", cfg)
-    index = path / "model.safetensors.index.json"
-    if not index.is_file():
-        raise ValueError(f"model {name_or_path!r}: no model.safetensors.index.json to count parameters from")
-    total_bytes = json.loads(index.read_text())["metadata"]["total_size"]
-    dtype_bytes = 4 if str(text.get("torch_dtype", cfg.get("torch_dtype"))) == "float32" else 2
     heads = text["num_attention_heads"]
     return Shape(
-        params=total_bytes / dtype_bytes,
+        params=float(sum(_safetensors_params(w) for w in weights)),
         layers=text["num_hidden_layers"],
         hidden=text["hidden_size"],
         kv_heads=text.get("num_key_value_heads", heads),
@@ -77,6 +74,13 @@ def model_shape(name_or_path: str) -> Shape:
         vocab=text["vocab_size"],
         max_context=text.get("max_position_embeddings", 32768),
     )
+
+
+def _safetensors_params(path: Path) -> int:
+    """Parameters in one safetensors file, from its header: 8 bytes of length, then JSON of names to shapes."""
+    with path.open("rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    return sum(math.prod(t["shape"]) for name, t in header.items() if name != "__metadata__")
 
 
 def zero_setup(config: RunConfig) -> tuple[int, int]:

@@ -116,12 +116,11 @@ def grpo_args(
 def budget(tc: TrainingConfig, rounds: int) -> dict[str, int]:
     """The training a run of `rounds` rounds asks for, in the paper's units: rollouts (EasyR1's "steps"),
     prompts, completions and optimizer updates (each rollout reused num_iterations times)."""
-    rollout = tc.rollout_prompts or tc.prompts_per_step
     rollouts = rounds * tc.steps
     return {
         "rollouts": rollouts,
-        "prompts": rollouts * rollout,
-        "completions": rollouts * rollout * tc.num_generations,
+        "prompts": rollouts * tc.prompts_per_rollout,
+        "completions": rollouts * tc.prompts_per_rollout * tc.num_generations,
         "updates": rollouts * tc.updates_per_rollout * tc.num_iterations,
     }
 

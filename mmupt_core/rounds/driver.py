@@ -51,18 +51,20 @@ def prepare_run(
     return 1
 
 
-def setup_stages(config: RunConfig, run_id: str) -> None:
-    """Round 0, the base: every setup stage in order (each skips itself when the store marks it done)."""
-    ctx = Context(config, run_id, 0)
-    for stage in SETUP_STAGES:
+def _run_stages(ctx: Context, names: tuple[str, ...]) -> None:
+    """The named stages in order; each skips itself when the store marks it done."""
+    for stage in names:
         run_stage(ctx, stage, STAGE_FUNCTIONS[stage])
+
+
+def setup_stages(config: RunConfig, run_id: str) -> None:
+    """Round 0, the base: its checkpoint, the pool, the label-free probe, its scores."""
+    _run_stages(Context(config, run_id, 0), SETUP_STAGES)
 
 
 def run_round(config: RunConfig, run_id: str, round_: int) -> None:
-    """One round: every round stage in order (each skips itself when the store marks it done)."""
-    ctx = Context(config, run_id, round_)
-    for stage in ROUND_STAGES:
-        run_stage(ctx, stage, STAGE_FUNCTIONS[stage])
+    """One round: synthesize, sample, vote, train, evaluate, record."""
+    _run_stages(Context(config, run_id, round_), ROUND_STAGES)
 
 
 def announce(config: RunConfig, run_id: str, round_: int) -> None:
