@@ -269,13 +269,17 @@ def plan(
     config: ConfigOpt = "conf/qwen25vl-7b-mmr1.yaml",
     gpu: Annotated[str, typer.Option(help="h100-80gb, h200, a100-80gb or l40s")] = "h100-80gb",
     set_: SetOpt = None,
+    colocated: Annotated[
+        bool | None,
+        typer.Option("--colocated/--generate", help="what if the rollouts ran in colocated vLLM / generate"),
+    ] = None,
 ) -> None:
-    """Per-GPU memory of the GRPO update with its colocated vLLM engine, before the first GPU hour."""
+    """Per-GPU memory of the GRPO update (and its rollouts), before the first GPU hour."""
     from mmupt_core.model.plan import plan as make_plan
 
     cfg = _load(config, set_)
     try:
-        result = make_plan(cfg, gpu)
+        result = make_plan(cfg, gpu, colocated=colocated)
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

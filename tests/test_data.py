@@ -2,7 +2,7 @@
 
 import json
 
-import layouts
+from bench import layouts
 import numpy as np
 import pytest
 from PIL import Image

@@ -1,6 +1,6 @@
 """The memory plan against figures computed by hand for the 7B paper config (Qwen2.5-VL-7B, 8.29e9 parameters,
 28 layers, hidden 3584, 4 KV heads of 128, vocabulary 152064; ZeRO-3 over 8 processes; micro-batch 8;
-4096-token sequences, 2048-token completions; vLLM at 0.3 of the GPU)."""
+4096-token sequences, 2048-token completions; vLLM at 0.3 of the GPU when it is colocated)."""
 
 import pytest
 from typer.testing import CliRunner
@@ -14,7 +14,9 @@ P = 8.29e9
 
 
 def test_the_7b_plan_on_an_h100_matches_the_hand_computed_figures():
-    p = plan(load_config("conf/qwen25vl-7b-mmr1.yaml"), "h100-80gb")
+    """With the rollouts in a colocated vLLM engine, as they will be once TRL is past 1.16 (TrainingConfig.use_vllm
+    is refused today)."""
+    p = plan(load_config("conf/qwen25vl-7b-mmr1.yaml"), "h100-80gb", colocated=True)
     assert (p.zero_stage, p.processes, p.sequence) == (3, 8, 4096)
     expected = {
         "policy weights (bf16)": 2 * P / 8 / GIB,  # 1.93
@@ -24,6 +26,7 @@ def test_the_7b_plan_on_an_h100_matches_the_hand_computed_figures():
         "activations": 28 * 8 * 4096 * 2 * 3584 / GIB,  # 6.13, one bf16 hidden state a layer (checkpointing)
         "completion logits (fp32)": 8 * 2048 * 152064 * 4 / GIB,  # 9.28
         "vLLM engine (its share)": 0.3 * 80,
+        "rollout KV cache (generate)": 0.0,
         "CUDA context and slack": 2.0,
     }
     assert p.parts == pytest.approx(expected)
@@ -35,19 +38,32 @@ def test_the_7b_plan_on_an_h100_matches_the_hand_computed_figures():
 
 def test_without_an_engine_length_the_kv_cache_is_tight_and_a_small_gpu_does_not_fit():
     long = plan(
-        load_config("conf/qwen25vl-7b-mmr1.yaml", ["training.vllm_max_model_length=null"]), "h100-80gb"
+        load_config("conf/qwen25vl-7b-mmr1.yaml", ["training.vllm_max_model_length=null"]),
+        "h100-80gb",
+        colocated=True,
     )
     assert long.kv_per_sequence_gib == pytest.approx(2 * 28 * 4 * 128 * 2 * 128000 / GIB)  # 6.84 of 8.56
     assert "vllm_max_model_length" in long.advice()[0]
-    small = plan(load_config("conf/qwen25vl-7b-mmr1.yaml"), "l40s")
+    small = plan(load_config("conf/qwen25vl-7b-mmr1.yaml"), "l40s", colocated=True)
     assert not small.fits and small.total_gib == pytest.approx(58.78 - 24 + 0.3 * 48, abs=0.01)
     assert "does not hold its own weights" in small.advice()[0]
+
+
+def test_rollouts_by_generate_hold_the_kv_cache_of_a_whole_rollout():
+    """As shipped (no colocated vLLM), each of 8 ranks generates its 512 x 10 / 8 = 640 completions of up to
+    4096 tokens in one call: 140 GiB of KV cache, which no GPU here holds."""
+    p = plan(load_config("conf/qwen25vl-7b-mmr1.yaml"), "h200")
+    assert p.parts["vLLM engine (its share)"] == 0.0
+    assert p.parts["rollout KV cache (generate)"] == pytest.approx(640 * 2 * 28 * 4 * 128 * 2 * 4096 / GIB)
+    assert not p.fits and "training.rollout_prompts" in " ".join(p.advice())
+    fewer = plan(load_config("conf/qwen25vl-7b-mmr1.yaml", ["training.rollout_prompts=128"]), "h200")
+    assert fewer.parts["rollout KV cache (generate)"] == pytest.approx(p.parts["rollout KV cache (generate)"] / 4)
 
 
 def test_mmupt_plan_prints_a_plan_for_each_paper_config():
     for name in ("mmr1", "geo3k", "geoqa"):
         out = CliRunner().invoke(app, ["plan", "--config", f"conf/qwen25vl-7b-{name}.yaml", "--gpu", "h200"])
-        assert out.exit_code == 0 and "ZeRO-3 over 8" in out.output and "fits" in out.output
+        assert out.exit_code == 0 and "ZeRO-3 over 8" in out.output and "fit" in out.output
     bad = CliRunner().invoke(app, ["plan", "--gpu", "tpu"])
     assert bad.exit_code == 2 and "unknown GPU 'tpu'" in bad.output
 

@@ -72,7 +72,7 @@ def test_run_level_problems_are_one_error_before_any_work(small, tmp_path):
 
 
 def test_missing_column_is_refused_before_the_bootstrap(small, tmp_path):
-    import layouts
+    from bench import layouts
 
     folder = layouts.geometry3k(tmp_path)
     cfg = load_config("conf/tiny.yaml", [*SMALL, f"data.source={folder}", "data.question_key=question"])

@@ -9,7 +9,6 @@ from mmupt_core.config import TrainingConfig
 from mmupt_core.model import tiny
 from mmupt_core.model.bootstrap import Example, train_sft
 from mmupt_core.model.train import TrainItem, grpo_args, train_round
-from mmupt_core.model.vllm_sampler import vllm_available
 from mmupt_core.prompts import PAPER_SUFFIX, build_messages
 
 
@@ -33,7 +32,7 @@ def test_grpo_args_mapping(tmp_path):
     assert args.max_steps == 6 and args.num_iterations == 2
     assert args.temperature == 0.7 and args.max_completion_length == 32
     assert args.generation_kwargs == {"suppress_tokens": [5, 6]}
-    assert args.use_vllm is vllm_available()
+    assert args.use_vllm is False  # training.use_vllm is off by default (TRL issue #6294)
     assert args.lr_scheduler_type == "constant"
     small = grpo_args(tc, tmp_path, n_items=3)
     assert small.per_device_train_batch_size == 12  # never more prompts than items
@@ -123,6 +122,14 @@ def test_vllm_rollout_kwargs_build_vllms_own_sampling_params(tmp_path):
     assert params.logit_bias == {5: -100.0, 6: -100.0}
 
 
+def test_colocated_vllm_rollouts_are_refused_while_trl_expands_image_tokens_twice():
+    from mmupt_core.config import trl_expands_images_once
+
+    assert not trl_expands_images_once()  # trl 1.16.0 here
+    with pytest.raises(ValueError, match="#6294"):
+        TrainingConfig(use_vllm=True)
+
+
 def test_the_vllm_sampler_asks_for_one_image_and_no_video(monkeypatch):
     """vLLM is a GPU extra; a stand-in module records what the sampler asks of it."""
     import sys
@@ -140,7 +147,11 @@ def test_the_vllm_sampler_asks_for_one_image_and_no_video(monkeypatch):
     assert seen["limit_mm_per_prompt"] == {"image": 1, "video": 0} and seen["trust_remote_code"] is False
     assert vllm_params(SamplingParams(n=4, temperature=0.7, top_p=0.99, max_tokens=9, seed=3)) == {
         "n": 4, "temperature": 0.7, "top_p": 0.99, "max_tokens": 9, "seed": 3, "skip_special_tokens": True,
+        "logit_bias": None,
     }  # fmt: skip
+    assert vllm_params(SamplingParams(n=1, temperature=0, top_p=1, max_tokens=9, seed=3), [7])["logit_bias"] == {
+        7: -100.0
+    }
 
 
 @pytest.mark.parametrize("name", ["mmr1", "geo3k", "geoqa"])

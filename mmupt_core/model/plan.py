@@ -7,7 +7,9 @@ two moments (12 bytes a parameter), a bf16 reference model when the KL coefficie
 the optimizer (s >= 1), the gradients (s >= 2) and the weights and reference model (s = 3) over the processes.
 Activations: with gradient checkpointing, one bf16 hidden state per layer and token of the micro-batch; without
 it, about 34 x hidden (bytes) per layer and token, the usual transformer estimate. The log-probabilities of the
-completion tokens need fp32 logits over the vocabulary. The colocated vLLM engine holds its share of the GPU
+completion tokens need fp32 logits over the vocabulary. Without training.use_vllm, transformers' generate holds
+the KV cache of the rank's whole rollout (rollout_prompts x num_generations / processes sequences) at once. The
+colocated vLLM engine holds its share of the GPU
 (`vllm_gpu_memory_utilization`): its weights plus a KV cache that must hold at least one sequence of
 `vllm_max_model_length` tokens (vLLM's own activations and CUDA graphs come out of the same share and are not
 modelled, so fewer than 4 sequences at once is called tight). Figures are GiB (2^30 bytes); the CUDA context and
@@ -135,6 +137,12 @@ class Plan:
         if self.total_gib > self.gpu_gib:
             over = self.total_gib - self.gpu_gib
             out.append(f"{over:.1f} GiB over: in order of cost to the run,")
+            rollout_kv = self.parts.get("rollout KV cache (generate)", 0.0)
+            if rollout_kv > over / 2:
+                out.append(
+                    f"  the rollouts' KV cache ({rollout_kv:.1f} GiB, transformers' generate over this rank's whole "
+                    "rollout): lower training.rollout_prompts, or training.use_vllm once TRL is past 1.16"
+                )
             if self.zero_stage < 3 and self.processes > 1:
                 out.append("  use ZeRO-3 (shards weights, gradients and optimizer over the processes)")
             out.append("  halve training.micro_batch_size (more accumulation steps, same batch)")
@@ -164,10 +172,19 @@ class Plan:
         return [head, *rows, *kv, verdict, *self.advice()]
 
 
-def plan(config: RunConfig, gpu: str) -> Plan:
+def rollout_sequences(tc, processes: int) -> int:
+    """Completions one rank generates at once: its share of a whole rollout (TRL generates the generation batch,
+    steps_per_generation micro-batches, in one call)."""
+    return math.ceil(tc.prompts_per_rollout * tc.num_generations / processes)
+
+
+def plan(config: RunConfig, gpu: str, *, colocated: bool | None = None) -> Plan:
+    """The per-GPU plan; `colocated` asks "what if" the rollouts ran in a colocated vLLM engine (None: as the
+    config says, training.use_vllm)."""
     if gpu not in GPUS:
         raise ValueError(f"unknown GPU {gpu!r}; expected one of {sorted(GPUS)}")
     tc = config.training
+    use_vllm = tc.use_vllm if colocated is None else colocated
     shape = model_shape(config.model.name_or_path)
     stage, n = zero_setup(config)
     p = shape.params
@@ -186,10 +203,12 @@ def plan(config: RunConfig, gpu: str) -> Plan:
         "reference model (bf16)": shard(2 * p, stage >= 3) if tc.beta > 0 else 0.0,
         "activations": shape.layers * micro * sequence * per_token / GiB,
         "completion logits (fp32)": micro * tc.max_completion_length * shape.vocab * 4 / GiB,
-        # TRL colocates vLLM for rollouts where the run samples with vLLM
-        "vLLM engine (its share)": tc.vllm_gpu_memory_utilization * GPUS[gpu]
-        if config.sampling.backend == "vllm"
-        else 0.0,
+        # TRL colocates vLLM for the rollouts only with training.use_vllm
+        "vLLM engine (its share)": tc.vllm_gpu_memory_utilization * GPUS[gpu] if use_vllm else 0.0,
+        # otherwise transformers' generate holds the KV cache of this rank's whole generation batch at once
+        "rollout KV cache (generate)": 0.0
+        if use_vllm
+        else rollout_sequences(tc, n) * 2 * shape.layers * shape.kv_heads * shape.head_dim * 2 * sequence / GiB,
         "CUDA context and slack": OVERHEAD_GIB,
     }
     vllm_share = parts["vLLM engine (its share)"]

@@ -54,10 +54,8 @@ def grpo_args(
     prompts each, and reused num_iterations times. `steps` counts rollouts."""
     from trl import GRPOConfig
 
-    from mmupt_core.model.vllm_sampler import vllm_available
-
     cuda = torch.cuda.is_available()
-    use_vllm = vllm_available() if use_vllm is None else use_vllm
+    use_vllm = tc.use_vllm if use_vllm is None else use_vllm
     updates = tc.updates_per_rollout
     # never more prompts in a rollout than items (TRL would repeat them within the batch)
     prompts = min(tc.prompts_per_step, max(1, n_items // updates))
@@ -235,6 +233,7 @@ def train_round(
     trainer.train()
     metrics = _summarize(trainer.state.log_history)
     metrics["steps"] = float(trainer.state.global_step)
+    metrics["processes"] = float(trainer.accelerator.num_processes)
     # save_model gathers ZeRO-3 shards and writes safetensors (and the processor) from rank 0 only.
     trainer.save_model(str(tmp))
     if trainer.is_world_process_zero():
@@ -268,14 +267,24 @@ def launch(job: Path, tc: TrainingConfig) -> dict[str, float]:
         cmd += ["--config_file", tc.accelerate_config]
     if tc.num_processes:
         cmd += ["--num_processes", str(tc.num_processes)]
-    if not torch.cuda.is_available():
+    if not torch.cuda.is_available() and (tc.num_processes or 1) == 1 and not tc.accelerate_config:
+        # --cpu makes accelerate start exactly one process, whatever --num_processes says; several CPU ranks
+        # need a config such as conf/accelerate/cpu-2proc.yaml
         cmd += ["--cpu"]
     cmd += ["-m", "mmupt_core.model.train", str(job)]
     log.info("training under accelerate: %s", " ".join(cmd))
     done = subprocess.run(cmd, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"accelerate launch exited with {done.returncode}: {' '.join(cmd)}")
-    return json.loads((job.parent / "metrics.json").read_text())
+    metrics = json.loads((job.parent / "metrics.json").read_text())
+    if tc.num_processes and metrics.get("processes") != tc.num_processes:
+        # accelerate can quietly start fewer ranks than asked (e.g. --cpu, or a MULTI_CPU config without mpirun)
+        raise RuntimeError(
+            f"training.num_processes is {tc.num_processes} but accelerate trained with "
+            f"{metrics.get('processes'):.0f} process(es); on CPUs use an accelerate config like "
+            "conf/accelerate/cpu-2proc.yaml"
+        )
+    return metrics
 
 
 def run_job(job_path: Path) -> None:

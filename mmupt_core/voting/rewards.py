@@ -7,8 +7,9 @@ explicit registry. None of these raise on an unparseable completion: it simply e
   the batch); within each group the majority answer is the pseudo-label, and a completion earns 1 if its answer
   is equivalent to it. A group with no label (all unparseable, or a tie under tie_break="none"), or whose
   agreement is below min_agreement, earns 0 everywhere: no pseudo-label, no gradient.
-  Note: under multi-process training TRL computes rewards per process; a group split across processes votes
-  over its local part. Use `pseudo_label` (offline votes, any n_votes) when that matters.
+  Under several processes TRL computes rewards per process, and a group can straddle ranks (whenever the
+  micro-batch is not a multiple of num_generations, as in the 7B configs: 8 and 10), so every rank's
+  (item_id, answer) pairs are gathered first and each group is voted whole (`_all_ranks`).
 - pseudo_label_reward: agreement with the round's `pseudo_label` column, voted offline in the vote stage.
 - ground_truth_reward: agreement with `answer`; an oracle for comparison runs only (config reward: ground_truth,
   and the store marks such runs supervised).
@@ -51,19 +52,30 @@ def _agreement_reward(answers: list[str | None], targets: list[str | None]) -> l
     return [1.0 if t is not None and equivalent(a, t) else 0.0 for a, t in zip(answers, targets, strict=True)]
 
 
+def _all_ranks(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """Every process's (item_id, answer) pairs, where a process group is running; else this process's own.
+    TRL calls the reward functions on every rank at the same point of each generation batch, so the collective
+    call lines up."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return pairs
+    gathered: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, pairs)
+    return [pair for part in gathered for pair in part]
+
+
 def make_majority_vote_reward(tie_break: str = "none", min_agreement: float = 0.0) -> RewardFn:
     def majority_vote_reward(completions: list[Any], item_id: list[str], **kwargs: Any) -> list[float | None]:
         answers = _answers(completions)
-        groups: dict[str, list[int]] = defaultdict(list)
-        for idx, key in enumerate(item_id):
-            groups[key].append(idx)
-        targets: list[str | None] = [None] * len(completions)
-        for members in groups.values():
-            v = vote([answers[i] for i in members], tie_break=tie_break)  # type: ignore[arg-type]
-            label = v.label if v.label is not None and v.agreement >= min_agreement else None
-            for i in members:
-                targets[i] = label
-        return _agreement_reward(answers, targets)
+        groups: dict[str, list[str | None]] = defaultdict(list)
+        for key, answer in _all_ranks(list(zip(item_id, answers, strict=True))):
+            groups[key].append(answer)
+        labels: dict[str, str | None] = {}
+        for key, members in groups.items():
+            v = vote(members, tie_break=tie_break)  # type: ignore[arg-type]
+            labels[key] = v.label if v.label is not None and v.agreement >= min_agreement else None
+        return _agreement_reward(answers, [labels[key] for key in item_id])
 
     return majority_vote_reward
 
@@ -83,8 +95,11 @@ def ground_truth_reward(
 
 
 def make_random_reward(seed: int = 0) -> RewardFn:
-    """A fair coin per completion from its own seeded stream (the same seed gives the same coins)."""
-    rng = random.Random(seed)
+    """A fair coin per completion from its own seeded stream (the same seed gives the same coins). Each
+    process of a multi-process run draws from its own stream, or all ranks would flip the same coins."""
+    import os
+
+    rng = random.Random(seed * 1000 + int(os.environ.get("RANK", "0")))
 
     def random_reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
         return [float(rng.random() < 0.5) for _ in completions]
