@@ -49,7 +49,7 @@ SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 # SET="--set a=b --set c=d" as the JSON list a deployment run takes (-p overrides='["a=b", "c=d"]')
 OVERRIDES_JSON = $(shell $(PY) -c 'import json, sys; print(json.dumps([a for a in sys.argv[1:] if a != "--set"]))' $(SET))
 
-.PHONY: setup setup-gpu setup-vllm test-vllm test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run deploy worker run-pool ui down clean
+.PHONY: setup setup-gpu setup-vllm test-vllm paper-dry-run test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run deploy worker run-pool ui down clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS) $(if $(filter vllm,$(ENV)),envs/mmupt_vllm_cpu.py)
 	@mkdir -p $(MMUPT_HOME)/tmp
@@ -162,6 +162,11 @@ bench: setup
 # Every fault of the reliability matrix on small real runs; prints the table (bench/results/faults.md).
 faults: setup
 	$(PY) -m bench.faults
+
+# conf/qwen25vl-7b-mmr1.yaml, one round on this CPU with a small random-init model and tiny local copies of the
+# data and benchmarks (bench/results/paper-dry-run.md says what had to differ and why).
+paper-dry-run: setup
+	$(PY) -m bench.paper_dry_run
 
 # On a GPU machine, no venv and no network: the machine's python3 plus wheels carried in .whl/ (≤ 8 min).
 gpu-smoke:
