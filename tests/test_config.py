@@ -142,3 +142,16 @@ def test_paper_configs_carry_the_papers_settings(name):
     assert (cfg.training.temperature, cfg.training.top_p) == (0.7, 0.99)
     assert cfg.training.vllm_max_model_length == 4096 and cfg.evaluation.max_tokens == 16384
     assert (cfg.evaluation.k, cfg.evaluation.temperature) == (1, 0.2)
+
+
+def test_the_paper_configs_spread_the_vllm_engine_over_four_gpus():
+    """Defect 4: sampling and evaluation used one GPU of eight. The engine now spans 4 (the most the 7B's
+    28 query and 4 KV heads divide by, within 8); its context is capped, never the model's 128k."""
+    from mmupt_core.model.backend import vllm_engine_args
+
+    for name in ("mmr1", "geo3k", "geoqa"):
+        cfg = load_config(f"conf/qwen25vl-7b-{name}.yaml")
+        args = vllm_engine_args(cfg, "Qwen/Qwen2.5-VL-7B-Instruct")
+        assert args["tensor_parallel_size"] == 4 and 28 % 4 == 0 and 4 % 4 == 0
+        assert args["max_model_len"] == cfg.evaluation.max_tokens + 4096
+        assert args["dtype"] in ("bfloat16", "float32")

@@ -186,3 +186,38 @@ def test_a_rollout_is_split_into_updates(tmp_path):
     assert args.max_steps == 80  # 20 rollouts x 4 updates
     with pytest.raises(ValueError, match="must be a multiple of prompts_per_step"):
         TrainingConfig(prompts_per_step=128, rollout_prompts=500)
+
+
+def test_the_policy_loads_after_its_config_and_in_bf16_only_under_deepspeed(tmp_path, monkeypatch):
+    """Defect 3 of the 8-GPU path: the GRPO config (which registers ZeRO-3 under accelerate + DeepSpeed) is
+    built before the weights load, and DeepSpeed with bf16 loads them in bf16, not a whole fp32 7B per rank."""
+    from types import SimpleNamespace
+
+    from mmupt_core.model import train
+
+    policy_dtype = train.policy_dtype
+    order = []
+    monkeypatch.setattr(train, "grpo_args", lambda *a, **k: order.append("config") or SimpleNamespace())
+
+    class Stop(Exception):
+        pass
+
+    def load(*a, **k):
+        order.append("weights")
+        raise Stop
+
+    import transformers
+
+    monkeypatch.setattr(transformers.AutoModelForImageTextToText, "from_pretrained", load)
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", lambda *a, **k: None)
+    monkeypatch.setattr(train, "policy_dtype", lambda args: torch.float32)
+    item = TrainItem("i", Image.new("RGB", (28, 28)), "q", "1")
+    with pytest.raises(Stop):
+        train.train_round(tmp_path, [item], TrainingConfig(), tmp_path / "out", suffix="", image_first=True)
+    assert order == ["config", "weights"]
+
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    assert policy_dtype(SimpleNamespace(bf16=True, deepspeed=None)) is torch.bfloat16
+    assert policy_dtype(SimpleNamespace(bf16=False, deepspeed=None)) is torch.float32
+    monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED")
+    assert policy_dtype(SimpleNamespace(bf16=True, deepspeed=None)) is torch.float32

@@ -185,6 +185,14 @@ def _progress_callback():
     return StepLog()
 
 
+def policy_dtype(args) -> torch.dtype:
+    """The weights' dtype at load. Under DeepSpeed with bf16, bf16 (its optimizer keeps fp32 master weights
+    itself): an fp32 7B is 33 GB a rank before ZeRO-3 can shard it, and TRL's reference model would be fp32
+    too. Elsewhere fp32, with bf16 autocast where the GPU has it, so AdamW updates full-precision weights."""
+    deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" or bool(args.deepspeed)
+    return torch.bfloat16 if deepspeed and args.bf16 else torch.float32
+
+
 def _rank_zero() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -212,12 +220,14 @@ def train_round(
     tmp = out.with_name(out.name + ".tmp")
     if _rank_zero():  # under accelerate, only rank 0 touches the folders
         shutil.rmtree(tmp, ignore_errors=True)
+    # The config first: under accelerate with DeepSpeed, building it registers ZeRO-3, so that from_pretrained
+    # partitions the weights as it loads them instead of every rank holding the whole model.
+    args = grpo_args(tc, tmp / "trainer", n_items=len(items), suppress_tokens=suppress_tokens)
     processor = AutoProcessor.from_pretrained(checkpoint, trust_remote_code=trust_remote_code)
     model = AutoModelForImageTextToText.from_pretrained(
-        checkpoint, trust_remote_code=trust_remote_code, use_safetensors=True, dtype=torch.float32
+        checkpoint, trust_remote_code=trust_remote_code, use_safetensors=True, dtype=policy_dtype(args)
     )
     processor.tokenizer.padding_side = "left"
-    args = grpo_args(tc, tmp / "trainer", n_items=len(items), suppress_tokens=suppress_tokens)
     reward = reward_for(tc.reward, tie_break=tie_break, min_agreement=min_agreement, seed=tc.seed)
     trainer = GRPOTrainer(
         model=model,
