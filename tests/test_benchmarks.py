@@ -4,9 +4,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from bench import layouts
 import pytest
 
+from bench import layouts
 from mmupt_core.config import BENCHMARK_NAMES, ModelConfig
 from mmupt_core.data.items import Item
 from mmupt_core.data.sources import DataError

@@ -2,11 +2,11 @@
 
 import json
 
-from bench import layouts
 import numpy as np
 import pytest
 from PIL import Image
 
+from bench import layouts
 from mmupt_core.config import DataConfig, ModelConfig
 from mmupt_core.data.sources import DataError, fit_pixels, load_items, read_rows, to_rgb
 

@@ -57,7 +57,9 @@ def test_rollouts_by_generate_hold_the_kv_cache_of_a_whole_rollout():
     assert p.parts["rollout KV cache (generate)"] == pytest.approx(640 * 2 * 28 * 4 * 128 * 2 * 4096 / GIB)
     assert not p.fits and "training.rollout_prompts" in " ".join(p.advice())
     fewer = plan(load_config("conf/qwen25vl-7b-mmr1.yaml", ["training.rollout_prompts=128"]), "h200")
-    assert fewer.parts["rollout KV cache (generate)"] == pytest.approx(p.parts["rollout KV cache (generate)"] / 4)
+    assert fewer.parts["rollout KV cache (generate)"] == pytest.approx(
+        p.parts["rollout KV cache (generate)"] / 4
+    )
 
 
 def test_mmupt_plan_prints_a_plan_for_each_paper_config():

@@ -149,9 +149,9 @@ def test_the_vllm_sampler_asks_for_one_image_and_no_video(monkeypatch):
         "n": 4, "temperature": 0.7, "top_p": 0.99, "max_tokens": 9, "seed": 3, "skip_special_tokens": True,
         "logit_bias": None,
     }  # fmt: skip
-    assert vllm_params(SamplingParams(n=1, temperature=0, top_p=1, max_tokens=9, seed=3), [7])["logit_bias"] == {
-        7: -100.0
-    }
+    assert vllm_params(SamplingParams(n=1, temperature=0, top_p=1, max_tokens=9, seed=3), [7])[
+        "logit_bias"
+    ] == {7: -100.0}
 
 
 @pytest.mark.parametrize("name", ["mmr1", "geo3k", "geoqa"])

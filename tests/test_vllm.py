@@ -1,6 +1,6 @@
 """The vLLM lane: the same VLLMSampler, flow and TRL code a GPU node runs, on vLLM's CPU build.
 
-    make test-vllm        (builds .venv-vllm first; these tests are skipped wherever vLLM cannot run)
+make test-vllm        (builds .venv-vllm first; these tests are skipped wherever vLLM cannot run)
 """
 
 from __future__ import annotations
@@ -83,7 +83,9 @@ def test_grpo_with_trl_colocated_vllm_runs_on_cpu(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "grpo_args", partial(train.grpo_args, use_vllm=True))
     img = Image.new("RGB", (252, 84), (100, 100, 150))
     items = [TrainItem(f"i{k}", img, "How many circles are there?", "3") for k in range(2)]
-    tc = TrainingConfig(reward="pseudo_label", num_generations=4, steps=1, prompts_per_step=2, num_iterations=1)
+    tc = TrainingConfig(
+        reward="pseudo_label", num_generations=4, steps=1, prompts_per_step=2, num_iterations=1
+    )
     metrics = train_round(
         tmp_path / "base",
         items,

@@ -36,7 +36,9 @@ def vllm_engine_args(config: RunConfig, checkpoint: str | Path) -> dict:
     spec = Path(checkpoint) / "config.json"
     if spec.is_file():
         text = json.loads(spec.read_text())
-        most = text.get("max_position_embeddings") or text.get("text_config", {}).get("max_position_embeddings")
+        most = text.get("max_position_embeddings") or text.get("text_config", {}).get(
+            "max_position_embeddings"
+        )
         context = min(context, most) if most else context
     cpu_build = {}
     if vllm_build() == "cpu":

@@ -208,7 +208,14 @@ def plan(config: RunConfig, gpu: str, *, colocated: bool | None = None) -> Plan:
         # otherwise transformers' generate holds the KV cache of this rank's whole generation batch at once
         "rollout KV cache (generate)": 0.0
         if use_vllm
-        else rollout_sequences(tc, n) * 2 * shape.layers * shape.kv_heads * shape.head_dim * 2 * sequence / GiB,
+        else rollout_sequences(tc, n)
+        * 2
+        * shape.layers
+        * shape.kv_heads
+        * shape.head_dim
+        * 2
+        * sequence
+        / GiB,
         "CUDA context and slack": OVERHEAD_GIB,
     }
     vllm_share = parts["vLLM engine (its share)"]
