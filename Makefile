@@ -24,10 +24,12 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
-export PREFECT_HOME := $(MMUPT_HOME)/prefect
+# Prefect's own database, one per environment: the GPU and vLLM environments pin prefect 3.7, whose migrations
+# cannot open a database that 3.9 (the CPU environment) has migrated ("Timed out ... ephemeral Prefect API").
+export PREFECT_HOME := $(MMUPT_HOME)/prefect$(if $(filter cpu,$(ENV)),,-$(ENV))
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
-export PREFECT_SERVER_MEMO_STORE_PATH := $(MMUPT_HOME)/prefect/memo_store.toml
+export PREFECT_SERVER_MEMO_STORE_PATH := $(PREFECT_HOME)/memo_store.toml
 export MPLCONFIGDIR := $(MMUPT_HOME)/matplotlib
 export TMPDIR := $(MMUPT_HOME)/tmp
 export PIP_CACHE_DIR := $(MMUPT_HOME)/pip-cache
@@ -49,7 +51,7 @@ SERVER_URL := http://127.0.0.1:$(PREFECT_PORT)/api
 # SET="--set a=b --set c=d" as the JSON list a deployment run takes (-p overrides='["a=b", "c=d"]')
 OVERRIDES_JSON = $(shell $(PY) -c 'import json, sys; print(json.dumps([a for a in sys.argv[1:] if a != "--set"]))' $(SET))
 
-.PHONY: setup setup-gpu setup-vllm test-vllm paper-dry-run test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run deploy worker run-pool ui down clean
+.PHONY: setup setup-gpu setup-vllm test-vllm _test-vllm paper-dry-run test test-all lint format round bootstrap bench faults gpu-smoke gpu-wheels runs report server serve run deploy worker run-pool ui down clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS) $(if $(filter vllm,$(ENV)),envs/mmupt_vllm_cpu.py)
 	@mkdir -p $(MMUPT_HOME)/tmp
@@ -82,7 +84,10 @@ setup-vllm:
 
 test-vllm:
 	$(MAKE) setup ENV=vllm
-	.venv-vllm/bin/python -m pytest -q -m vllm
+	$(MAKE) _test-vllm ENV=vllm
+
+_test-vllm:
+	$(PY) -m pytest -q -m vllm
 
 test: setup
 	$(PY) -m pytest -q
