@@ -203,7 +203,7 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -211,7 +211,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_healthy(url: str, timeout_s: float = 180) -> None:
+def wait_healthy(url: str, timeout_s: float = 180) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout_s
@@ -234,7 +234,7 @@ def worker_kill(ref: dict[str, int], tmp: Path) -> list[dict]:
     import json as _json
 
     prefect_bin = str(Path(sys.executable).with_name("prefect"))
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     run_id = "kill-worker"
     env = {
@@ -280,7 +280,7 @@ def worker_kill(ref: dict[str, int], tmp: Path) -> list[dict]:
         "-p", f"overrides={_json.dumps(CONFIG)}", "-p", "rounds=1", "-p", f"run_id={run_id}",
     )  # fmt: skip
     try:
-        _wait_healthy(api)
+        wait_healthy(api)
         prefect("work-pool", "create", "local", "--type", "process")
         prefect("--no-prompt", "deploy", "--name", "local-pool")
         marker = Path(os.environ["MMUPT_HOME"]) / "fault.ready"

@@ -3,44 +3,23 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from helpers import SMALL
 
+from bench.faults import free_port, wait_healthy
 from mmupt_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"no Prefect server at {url} after {timeout_s} s")
-
-
 @pytest.mark.slow
 def test_a_deployment_run_through_the_local_work_pool_runs_any_config(tmp_path):
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
@@ -62,7 +41,7 @@ def test_a_deployment_run_through_the_local_work_pool_runs_any_config(tmp_path):
     )
     worker = None
     try:
-        _wait_healthy(api)
+        wait_healthy(api)
 
         def prefect(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
             out = subprocess.run(

@@ -20,6 +20,7 @@ explicit registry. None of these raise on an unparseable completion: it simply e
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -97,8 +98,6 @@ def ground_truth_reward(
 def make_random_reward(seed: int = 0) -> RewardFn:
     """A fair coin per completion from its own seeded stream (the same seed gives the same coins). Each
     process of a multi-process run draws from its own stream, or all ranks would flip the same coins."""
-    import os
-
     rng = random.Random(seed * 1000 + int(os.environ.get("RANK", "0")))
 
     def random_reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
