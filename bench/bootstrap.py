@@ -298,6 +298,8 @@ def main() -> None:
     elif not args.render:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             runs = list(pool.map(one_seed, args.seeds, [args.overrides] * len(args.seeds)))
+        # read again: another design may have finished meanwhile (designs run side by side)
+        data = json.loads(path.read_text()) if path.is_file() else {"designs": {}}
         data["designs"][args.design] = {"overrides": args.overrides, "note": args.note, "runs": runs}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, default=str))

@@ -112,6 +112,61 @@ def _top(shares: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in list(shares.items())[:2])
 
 
+def _final(rs: list[dict], rounds: int, metric: str) -> list[float]:
+    """Per run, the metric's change from base after `rounds` (runs that lack it are left out)."""
+    out = []
+    for r in rs:
+        last = r["rounds"].get(rounds, {}).get(f"world_eval.{metric}")
+        if last is not None and r["base"].get(metric) is not None:
+            out.append(last - r["base"][metric])
+    return out
+
+
+def controls(runs: list[dict], rounds: int) -> list[str]:
+    """UPT beside its controls after `rounds`, on greedy and sampled accuracy: the random-reward control, the
+    oracle, and sharpening alone (the untrained base at its best temperature, against its greedy)."""
+    by = {
+        reward: [r for r in runs if r["reward"] == reward]
+        for reward in ("majority_vote", "random", "ground_truth")
+    }
+    upt = by["majority_vote"]
+    if not upt:
+        return []
+    lines = [
+        "## UPT beside its controls",
+        "",
+        f"| after round {rounds} | greedy Δ | sampled T=1 Δ |",
+        "|---|---|---|",
+    ]
+    for reward, rs in by.items():
+        if rs:
+            lines.append(
+                f"| {reward} ({len(rs)} runs) | {_ms(_final(rs, rounds, 'greedy_acc'))} | "
+                f"{_ms(_final(rs, rounds, 'sampled_acc'))} |"
+            )
+    sharpen = [max(r["sweep_base"].values()) - r["base"]["greedy_acc"] for r in upt]
+    lines.append(f"| sharpening alone (base at its best T − base greedy) | {_ms(sharpen)} | - |")
+    mean = lambda xs: statistics.mean(xs) if xs else float("nan")  # noqa: E731
+    g, s_ = mean(_final(upt, rounds, "greedy_acc")), mean(_final(upt, rounds, "sampled_acc"))
+    verdicts = []
+    for reward in ("random", "ground_truth"):
+        if by[reward]:
+            gc, sc = (
+                mean(_final(by[reward], rounds, "greedy_acc")),
+                mean(_final(by[reward], rounds, "sampled_acc")),
+            )
+            if reward == "random":
+                verdicts.append(
+                    f"beats the random reward on greedy: {'yes' if g > gc else 'NO'}, on sampled: "
+                    f"{'yes' if s_ > sc else 'NO'}"
+                )
+            else:
+                share = lambda u, o: f"{u / o:.2f}" if o > 0 else "n/a (oracle did not gain)"  # noqa: E731
+                verdicts.append(f"share of the oracle's gain: greedy {share(g, gc)}, sampled {share(s_, sc)}")
+    verdicts.append(f"beats sharpening alone on greedy: {'yes' if g > mean(sharpen) else 'NO'}")
+    return [*lines, "", "UPT " + "; ".join(verdicts) + ".", ""]
+
+
 def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) -> str:
     lines = [
         "# MM-UPT vs ground-truth oracle on the embedded default"
@@ -156,6 +211,23 @@ def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) ->
                 f"| {k} | {_ms(g)} | {_ms(s)} | {_ms(m)} | {_ms(gap)} | {_ms(pla, False)} | {_ms(agr, False)} | "
                 f"{below}/{len(g)} |"
             )
+        types = sorted({key.split("/", 1)[1] for key in rs[0]["base"] if key.startswith("greedy_acc/")})
+        if types:
+            lines += [
+                "",
+                f"Per question type after round {rounds} (Δ from base): "
+                + "; ".join(
+                    f"{t}: greedy {_ms(_final(rs, rounds, f'greedy_acc/{t}'))}, sampled "
+                    f"{_ms(_final(rs, rounds, f'sampled_acc/{t}'))}, maj@8 {_ms(_final(rs, rounds, f'maj@8/{t}'))}"
+                    for t in types
+                ),
+            ]
+        passk = _final(rs, rounds, "pass@8")
+        if passk:
+            lines += [
+                "",
+                f"pass@8 after round {rounds}: Δ {_ms(passk)} (base {_ms([r['base'].get('pass@8') for r in rs], False)}).",
+            ]
         bt_base = [max(r["sweep_base"].values()) for r in rs]
         bt_final = [max(r["sweep_final"].values()) for r in rs]
         lines += [
@@ -200,6 +272,7 @@ def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) ->
             "moonshot 0.8).",
             "",
         ]
+    lines += controls(runs, rounds)
     lines.append(
         f"Wall per run: {_ms([r['wall_s'] for r in runs], False)} s (2 runs in parallel, 1 thread each)."
     )

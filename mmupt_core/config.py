@@ -46,6 +46,9 @@ class ModelConfig(_Section):
         return self
 
 
+_WORLD_FIELDS_ADDED_LATER = {"frame_noise"}
+
+
 class WorldConfig(_Section):
     """The embedded synthetic image world (used when model.name_or_path == 'tiny'); see mmupt_core/world/."""
 
@@ -65,6 +68,9 @@ class WorldConfig(_Section):
         default_factory=lambda: [0.3, 0.175, 0.175, 0.175, 0.175],
         description="per panel: how often the first SFT's routes read it (the base's habit)",
     )
+    # One panel per scene, chosen at random, is framed in white and draws each colour wrong with this chance
+    # instead of its panel_noise: an item-level, visible cue of which route not to trust. None: no frame.
+    frame_noise: float | None = Field(default=None, ge=0, le=1)
     # how a count route reads its panel: "transcribe" lists the panel's colours, then counts; "direct" answers
     count_route: Literal["transcribe", "direct"] = "transcribe"
     # views
@@ -72,6 +78,12 @@ class WorldConfig(_Section):
     max_shapes: int = Field(default=8, ge=1, le=9)
     occluders: int = Field(default=1, ge=0, le=3, description="occluded cells per view")
     route: Literal["cells", "bag"] = Field(default="bag", description="how a route transcribes its view")
+
+    def cache_payload(self) -> dict:
+        """What keys the cached world and first SFT: fields added later are left out at their default (None),
+        so worlds and bases built before they existed stay valid."""
+        dump = self.model_dump(mode="json")
+        return {k: v for k, v in dump.items() if not (k in _WORLD_FIELDS_ADDED_LATER and v is None)}
 
     @model_validator(mode="after")
     def _consistent(self) -> WorldConfig:
@@ -325,6 +337,15 @@ class StoreConfig(_Section):
     lock_backoff_s: float = Field(default=0.05, gt=0)
 
 
+class GuardConfig(_Section):
+    """What the label-free probe's verdict on the base does before round 1 (mmupt_core/rounds/probe.py). It
+    decides whether rounds run, not what a stage computes, so it is left out of the config hash: a run stopped by
+    the guard resumes with go_on_anyway=true without redoing its base."""
+
+    # "little to teach" and "may harm" stop a run before round 1 unless this is true
+    go_on_anyway: bool = False
+
+
 class RunConfig(_Section):
     name: str = "tiny"
     seed: int = 0
@@ -337,11 +358,12 @@ class RunConfig(_Section):
     synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    guard: GuardConfig = Field(default_factory=GuardConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
 
     def section_hash(self, *sections: str) -> str:
-        """A short stable hash of the named sections (all but `store` when none are named)."""
-        names = sections or tuple(n for n in type(self).model_fields if n != "store")
+        """A short stable hash of the named sections (all but `store` and `guard` when none are named)."""
+        names = sections or tuple(n for n in type(self).model_fields if n not in ("store", "guard"))
         dumped = self.model_dump(mode="json")
         payload = {n: dumped[n] for n in names}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

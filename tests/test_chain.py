@@ -55,17 +55,33 @@ def test_probe_reports_where_a_confident_majority_differs_from_greedy():
     assert quiet.metrics()["confident_differs"] == 0.0
 
 
-def test_probe_says_sharpen_when_the_greedy_answer_wins_the_vote_on_balance():
+def test_probe_says_may_harm_when_the_greedy_answer_wins_the_vote_on_balance():
     # 8 questions where greedy's answer is a 5-of-8 majority, 2 where a 6-of-8 majority beats it
     greedy = ["1"] * 10
     samples = [["1"] * 5 + ["2", "3", "4"]] * 8 + [["7"] * 6 + ["1"] * 2] * 2
     r = summarize_probe(greedy, samples, k=8)
     assert r.confident_differs == 0.2 and r.greedy_advantage > 0
-    assert r.kind == "would sharpen" and "sharpen" in r.verdict
+    assert r.kind == "may harm" and "sharpen" in r.verdict and r.stops
     # greedy's answer loses wherever it is sampled: the vote pushes away from it
     losing = summarize_probe(["1"] * 10, [["1", "2"] + ["3"] * 6] * 2 + [["5"] * 8] * 8, k=8)
-    assert losing.greedy_advantage < 0 and losing.kind == "something to teach"
+    assert losing.greedy_advantage < 0 and losing.kind == "something to teach" and not losing.stops
     # stores written before the measure existed read back without it
     old = {k: v for k, v in r.metrics().items() if k != "greedy_advantage"}
     assert ProbeResult.from_metrics(old).greedy_advantage is None
     assert ProbeResult.from_metrics(old).kind == "something to teach"
+
+
+def test_probe_gives_a_verdict_per_question_type_and_stores_it():
+    # colour questions: a confident majority beats greedy; count questions: greedy's answer is the majority
+    greedy = ["red"] * 10 + ["1"] * 10
+    samples = [["blue"] * 6 + ["red"] * 2] * 10 + [["1"] * 5 + ["2", "3", "0"]] * 10
+    types = ["colour"] * 10 + ["count"] * 10
+    r = summarize_probe(greedy, samples, k=8, types=types)
+    assert r.by_type["colour"].kind == "something to teach" and r.by_type["colour"].n == 10
+    assert r.by_type["count"].kind == "little to teach"
+    assert "colour: something to teach" in r.type_line() and "count: little to teach" in r.type_line()
+    back = ProbeResult.from_metrics(r.metrics())
+    assert back.kind == r.kind and back.by_type["count"].confident_differs == 0.0
+    assert r.type_line() in r.lines()
+    # one type only: no per-type verdict
+    assert summarize_probe(greedy[:10], samples[:10], k=8, types=types[:10]).type_line() is None

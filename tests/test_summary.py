@@ -47,7 +47,7 @@ def test_round_zero_is_the_base_and_changes_are_against_it(tmp_path):
     assert [r["round"] for r in rows] == ["0", "1", "2"]
     assert rows[0]["greedy"] == "0.490" and rows[0]["Δ base"] == "-"
     assert rows[2]["Δ base"] == "+0.040" and rows[2]["maj@8"] == "0.630"
-    assert rows[1]["labelled"] == "270/300" and rows[1]["signal"] == "go on"  # integers print as integers
+    assert rows[1]["PL n"] == "270" and rows[1]["signal"] == "go on"  # integers print as integers
 
 
 def test_verdict_says_better_and_worse_plainly():
@@ -145,7 +145,7 @@ def test_show_prints_one_compact_row_a_round(tmp_path):
     assert result.exit_code == 0, result.output
     table = [line for line in result.output.splitlines() if line.strip()[:1].isdigit()]
     assert len(table) == 2 and table[0].split()[:2] == ["0", "0.490"]
-    assert "-0.040" in table[1] and "270/300" in table[1]
+    assert "-0.040" in table[1] and " 270 " in table[1]
     assert "the model got WORSE" in result.output
     long = CliRunner().invoke(app, ["show", "shown", "--metrics"])
     assert "greedy_acc" in long.output and "lineage" in long.output

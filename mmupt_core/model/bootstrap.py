@@ -47,7 +47,7 @@ class Example:
 
 def bootstrap_key(config: RunConfig) -> str:
     payload = {
-        "world": config.world.model_dump(mode="json"),
+        "world": config.world.cache_payload(),
         # threads change speed, not the result
         "bootstrap": config.bootstrap.model_dump(mode="json", exclude={"threads"}),
         "suffix": config.sampling.prompt_suffix,

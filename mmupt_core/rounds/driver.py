@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmupt_core.config import RunConfig, config_source, dump_config, load_config
+from mmupt_core.events import emit
 from mmupt_core.paths import run_dir
 from mmupt_core.rounds.context import Context
+from mmupt_core.rounds.guard import guard_stop
 from mmupt_core.rounds.preflight import preflight
 from mmupt_core.rounds.runlock import run_lock
 from mmupt_core.rounds.runner import ROUND_STAGES, SETUP_STAGES, announce_round, run_stage
@@ -86,6 +88,7 @@ class Steps:
     round: Callable[[RunConfig, str, int], object] = run_round
     announce: Callable[[RunConfig, str, int], object] = announce
     should_stop: Callable[[RunConfig, str, int], bool] = should_stop
+    guard: Callable[[RunConfig, str], str | None] = guard_stop
     progress: Callable[[int, int], object] = lambda done, total: None
 
 
@@ -99,7 +102,8 @@ def run_rounds(
     source: str | None = None,
 ) -> None:
     """Run, resume or branch `rounds` rounds: preflight, the run lock, round 0 (the base) for a new run, then
-    each round, announced, until `rounds` or the label-free stopping signal (with training.early_stop)."""
+    each round, announced, until `rounds` or the label-free stopping signal (with training.early_stop). A new run
+    whose probe says "little to teach" or "may harm" stops after round 0 unless guard.go_on_anyway (guard.py)."""
     steps = steps or Steps()
     preflight(config, run_id)  # every run-level problem, before any work or lock
     with run_lock(run_dir(config, run_id)):  # a second driver on the same run refuses instead of interleaving
@@ -108,6 +112,10 @@ def run_rounds(
             steps.setup(config, run_id)
         steps.announce(config, run_id, 0)
         todo = list(range(first, rounds + 1))
+        if first == 1 and todo and (reason := steps.guard(config, run_id)):
+            log.warning("%s: %s", run_id, reason)
+            emit("note", run_id=run_id, lines=[reason])
+            return
         for done, round_ in enumerate(todo, 1):
             steps.round(config, run_id, round_)
             steps.announce(config, run_id, round_)

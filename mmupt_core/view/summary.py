@@ -6,9 +6,11 @@ Accuracy is the embedded world's held-out split (`world_eval`) or, for real data
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from mmupt_core.store.db import Store
+from mmupt_core.voting.probe import ProbeResult
 
 # (header, field) of the compact table
 COLUMNS = (
@@ -17,11 +19,12 @@ COLUMNS = (
     ("Δ base", "delta"),
     ("sampled", "sampled"),
     ("maj@k", "maj"),
+    ("pass@k", "pass_k"),
     ("agree", "agreement"),
-    ("labelled", "labelled"),
+    ("PL n", "accepted"),
     ("PL ok", "pseudo_label_acc"),
     ("signal", "stop"),
-    ("wall s", "wall_s"),
+    ("wall", "wall_s"),  # seconds
 )
 
 
@@ -31,6 +34,7 @@ class RoundSummary:
     greedy: float | None = None
     sampled: float | None = None
     maj: float | None = None
+    pass_k: float | None = None  # any of the k samples right: what UPT's sharpening costs in diversity
     k: int | None = None
     n_eval: int | None = None
     benchmark: str | None = None
@@ -42,6 +46,8 @@ class RoundSummary:
     wall_s: float | None = None
     checkpoint: str | None = None
     delta: float | None = None
+    probe: ProbeResult | None = None  # round 0: the label-free probe of the base
+    guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
 
     @property
     def labelled(self) -> str | None:
@@ -80,6 +86,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
             )
             if maj:
                 s.k, s.maj = int(maj[0][4:]), maj[1][0]
+                s.pass_k = m.get((bench, f"pass@{s.k}"), (None, None))[0]
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
         items = m.get(("pool", "items"), (None, None))[0]
         accepted = m.get(("pool", "accepted"), (None, None))[0]
@@ -89,11 +96,22 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         stop = m.get(("stopping", "stop_suggested"), (None, None))[0]
         s.stop = bool(stop) if stop is not None else None
         out.append(s)
+    probe = {k: v for (b, k), (v, _) in by_round.get(0, {}).items() if b == "probe"}
+    if probe and out and out[0].round == 0:
+        out[0].probe = ProbeResult.from_metrics(probe)
+        trained = any(s.round >= 1 for s in out if s.checkpoint is not None)
+        out[0].guard_stopped = out[0].probe.stops and not trained and not _goes_on_anyway(store, run_id)
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
     for s in out:
         if base is not None and s.greedy is not None and s.round > 0:
             s.delta = s.greedy - base.greedy
     return out
+
+
+def _goes_on_anyway(store: Store, run_id: str) -> bool:
+    """Whether the run's latest config tells the guard to train whatever the probe says."""
+    raw = store.get_run(run_id).get("config_json")
+    return bool(json.loads(raw).get("guard", {}).get("go_on_anyway")) if raw else False
 
 
 def _cell(field: str, value) -> str:
@@ -114,7 +132,7 @@ def compact_rows(summaries: list[RoundSummary]) -> list[dict[str, str]]:
     """The compact table as strings: integers as integers, accuracies to 3 places, changes signed; the
     majority column names its k ("maj@8")."""
     k = next((s.k for s in summaries if s.k is not None), None)
-    rename = {"maj@k": f"maj@{k}"} if k is not None else {}
+    rename = {"maj@k": f"maj@{k}", "pass@k": f"pass@{k}"} if k is not None else {}
     return [{rename.get(h, h): _cell(f, getattr(s, f)) for h, f in COLUMNS} for s in summaries]
 
 
@@ -131,6 +149,13 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
     """The run's outcome in words and numbers."""
     base = next((s for s in summaries if s.round == 0 and s.greedy is not None), None)
     last = next((s for s in reversed(summaries) if s.round > 0 and s.greedy is not None), None)
+    zero = next((s for s in summaries if s.round == 0), None)
+    if last is None and zero is not None and zero.guard_stopped and zero.probe is not None:
+        where = f" (greedy {base.greedy:.3f} on {base.n_eval} held-out questions)" if base else ""
+        return (
+            f"no round ran: the label-free probe said '{zero.probe.kind}' about the base{where}, so the guard "
+            "stopped the run before round 1; set guard.go_on_anyway=true to train anyway."
+        )
     if base is None or last is None:
         return "no verdict yet: the base and at least one round must be evaluated"
     change = last.greedy - base.greedy
@@ -151,4 +176,6 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
         parts.append(f"pseudo-labels {100 * plab:.0f}% right in the last round (diagnostic, hidden answers)")
     if last.stop is not None:
         parts.append("the stopping signal says " + ("stop" if last.stop else "go on"))
+    if zero is not None and zero.probe is not None and zero.probe.stops:
+        parts.append(f"the probe had said '{zero.probe.kind}' and the run went on anyway")
     return "; ".join(parts) + "."

@@ -90,7 +90,7 @@ WORLD_FORMAT = 3
 
 
 def world_dir(cfg: WorldConfig, root: Path) -> Path:
-    payload = {**cfg.model_dump(mode="json"), "format": WORLD_FORMAT}
+    payload = {**cfg.cache_payload(), "format": WORLD_FORMAT}
     key = sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     return root / f"world-{key}"
 
@@ -120,7 +120,7 @@ def build_world(cfg: WorldConfig, root: Path) -> Path:
 
 def _scene_row(item: Item, meta: dict) -> dict:
     """What diagnostics may read of a pool scene: its objects and each route's own answer."""
-    keep = ("objects", "colours", "route_answers")
+    keep = ("objects", "colours", "route_answers", "framed")
     return {
         "image": Path(item.image).name,
         "item_id": item.item_id,

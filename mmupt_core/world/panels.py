@@ -19,6 +19,10 @@ can teach from agreement alone (bench/results/bootstrap.md measures it link by l
 too strong: at 40% its samples, all alike, won a group's vote about as often as they lost it (its mean GRPO
 advantage was about 0) and UPT sharpened onto it instead of away from it.
 
+With `frame_noise` set, each scene frames one panel, chosen at random, in white, and that panel draws its colours
+wrong with that chance instead: which route not to trust differs by item and is visible, so a model can learn
+it from agreement, while a base that took its routes uniformly decodes greedily about as well as it samples.
+
 Perception is trained on a curriculum of "Describe panel C." -> "red blue blue." examples in the first SFT.
 """
 
@@ -41,14 +45,21 @@ ROUTE_PREFIX = "Panel {name}:"
 class PanelScene:
     colours: tuple[str, ...]  # the truth, one colour per shape (SHAPES order)
     panels: tuple[tuple[str, ...], ...]  # what each panel shows
+    framed: int | None = None  # the panel drawn in a white frame (world.frame_noise), if any
 
 
 def make_scene(
     rng: random.Random, cfg: WorldConfig, clean: bool = False, colours: tuple[str, ...] | None = None
 ) -> PanelScene:
     """A scene (random colours, or the given ones) and its panels; `clean` draws every panel right."""
-    noise = [0.0] * cfg.panels if clean else cfg.panel_noise
+    noise = [0.0] * cfg.panels if clean else list(cfg.panel_noise)
     colours = colours or tuple(rng.choice(list(COLOURS)) for _ in SHAPES)
+    framed = None
+    if cfg.frame_noise is not None:
+        # drawn on the clean control too, so perception is measured on framed images
+        framed = rng.randrange(cfg.panels)
+        if not clean:
+            noise[framed] = cfg.frame_noise
     panels = []
     for p in noise:
         row = []
@@ -57,7 +68,7 @@ def make_scene(
                 c = rng.choice([x for x in COLOURS if x != c])
             row.append(c)
         panels.append(tuple(row))
-    return PanelScene(colours, tuple(panels))
+    return PanelScene(colours, tuple(panels), framed)
 
 
 def all_questions() -> list[Question]:
@@ -126,6 +137,11 @@ def render(scene: PanelScene, rng: random.Random) -> Image.Image:
             cx = c * CELL + CELL // 2 + rng.randint(-2, 2)
             cy = r * CELL + CELL // 2 + rng.randint(-2, 2)
             draw_shape(draw, cx, cy, rng.randint(8, 11), shape, jitter(rng, colour))
+        if r == scene.framed:
+            # a white outline around every cell of the row, so each of its image tokens sees the frame
+            for c in range(len(SHAPES)):
+                x0, y0 = c * CELL, r * CELL
+                draw.rectangle([x0, y0, x0 + CELL - 1, y0 + CELL - 1], outline=(255, 255, 255), width=2)
     return img
 
 
@@ -137,6 +153,7 @@ def scene_meta(scene: PanelScene, q: Question, cfg: WorldConfig) -> dict:
         "targets": list(q.targets),
         "routes": [route_text(scene, q, v, cfg.count_route) for v in range(len(scene.panels))],
         "route_answers": [answer(p, q) for p in scene.panels],
+        **({"framed": scene.framed} if scene.framed is not None else {}),
     }
 
 

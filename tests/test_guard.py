@@ -1,0 +1,77 @@
+"""The do-no-harm guard: a "little to teach" or "may harm" probe verdict stops a new run before round 1,
+unless guard.go_on_anyway; the terminal's verdict and `mmupt show` say why."""
+
+from mmupt_core.config import load_config
+from mmupt_core.paths import store_path
+from mmupt_core.rounds.driver import Steps, run_rounds
+from mmupt_core.rounds.guard import guard_stop
+from mmupt_core.store.db import Store
+from mmupt_core.store.rows import StageRecord
+from mmupt_core.view.summary import round_summaries, verdict
+from mmupt_core.voting.probe import summarize_probe
+
+# the vote mostly backs greedy's answer (greedy advantage > 0.1): "may harm"
+HARM = summarize_probe(["1"] * 10, [["1"] * 5 + ["2", "3", "4"]] * 8 + [["7"] * 6 + ["1"] * 2] * 2, k=8)
+# confident majorities that differ from greedy and beat it: "something to teach"
+TEACH = summarize_probe(["1"] * 10, [["1", "2"] + ["3"] * 6] * 2 + [["5"] * 8] * 8, k=8)
+
+
+def _base(store: Store, run_id: str, probe, config_json: str = "{}") -> None:
+    store.ensure_run(run_id, "h", config_json)
+    metrics = [{"benchmark": "probe", "metric": k, "value": v, "n": probe.n} for k, v in probe.metrics().items()]
+    metrics += [{"benchmark": "world_eval", "metric": "greedy_acc", "value": 0.6, "n": 300}]
+    record = StageRecord(metrics=metrics, checkpoint={"path": "/ck/base", "parent_id": None})
+    store.record_stage(run_id, 0, "evaluate", "h", record, wall_s=1.0, finishes_round=True)
+
+
+def test_a_may_harm_verdict_stops_before_round_1_unless_the_config_goes_on():
+    cfg = load_config("conf/tiny.yaml")
+    store = Store(store_path(cfg))
+    _base(store, "harm", HARM)
+    assert HARM.kind == "may harm"
+    reason = guard_stop(cfg, "harm")
+    assert reason and "may harm" in reason and "guard.go_on_anyway=true" in reason
+    assert guard_stop(load_config("conf/tiny.yaml", ["guard.go_on_anyway=true"]), "harm") is None
+    # the setting decides whether rounds run, not what a stage computes: the config hash ignores it
+    assert load_config("conf/tiny.yaml", ["guard.go_on_anyway=true"]).section_hash() == cfg.section_hash()
+    _base(store, "teach", TEACH)
+    assert guard_stop(cfg, "teach") is None
+
+
+def test_the_driver_runs_no_round_after_a_stop_and_the_verdict_says_why():
+    cfg = load_config("conf/tiny.yaml")
+    store = Store(store_path(cfg))
+    _base(store, "stopped", HARM)
+    ran = []
+    steps = Steps(
+        prepare=lambda *a: 1,
+        setup=lambda c, r: None,
+        round=lambda c, r, k: ran.append(k),
+        announce=lambda c, r, k: None,
+    )
+    run_rounds(cfg, 3, "stopped", steps=steps)
+    assert ran == []
+    text = verdict(round_summaries(store, "stopped"))
+    assert text.startswith("no round ran") and "'may harm'" in text and "go_on_anyway" in text
+    # with the setting on, the same run trains, and its verdict remembers what the probe said
+    go = load_config("conf/tiny.yaml", ["guard.go_on_anyway=true"])
+    run_rounds(go, 2, "stopped", steps=steps)
+    assert ran == [1, 2]
+    store.ensure_run("stopped", "h", '{"guard": {"go_on_anyway": true}}')
+    summaries = round_summaries(store, "stopped")
+    assert summaries[0].probe.kind == "may harm" and not summaries[0].guard_stopped
+
+
+def test_a_branch_is_never_stopped_by_the_probe():
+    cfg = load_config("conf/tiny.yaml")
+    store = Store(store_path(cfg))
+    _base(store, "parent", HARM)
+    ran = []
+    steps = Steps(
+        prepare=lambda *a: 2,  # a branch from round 1 starts at round 2
+        setup=lambda c, r: ran.append("setup"),
+        round=lambda c, r, k: ran.append(k),
+        announce=lambda c, r, k: None,
+    )
+    run_rounds(cfg, 3, "parent", steps=steps)
+    assert ran == [2, 3]
