@@ -145,6 +145,17 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
         for s, it in zip(sets, pool, strict=True)
     ]
     out["advantage"] = chain.route_advantages(groups, cfg.voting.tie_break)
+    framed = [scenes[it.item_id].get("framed") for it in pool]
+    if any(f is not None for f in framed):
+        # link 5 where the route not to trust differs by item: the framed panel's route against the others
+        names = world.route_names(cfg.world)
+        out["advantage_framed"] = chain.route_advantages(
+            [
+                [("framed" if r is not None and r + ":" == names[f] else "other", a) for r, a in g]
+                for g, f in zip(groups, framed, strict=True)
+            ],
+            cfg.voting.tie_break,
+        )
     out["greedy_route"] = statistics.mode(
         [chain.route_of(s.completions[0].text) or "none" for s in greedy_sets]
     )
@@ -224,10 +235,35 @@ def render_design(name: str, entry: dict) -> list[str]:
             f"{r['probe']['confident_differs']:.3f}: {ProbeResult.from_metrics(r['probe']).kind}"
             for r in runs
         )
-        + f" | little to teach below {LITTLE_TO_TEACH:.2f}; would sharpen if the greedy answer's advantage > "
+        + f" | little to teach below {LITTLE_TO_TEACH:.2f}; may harm if the greedy answer's advantage > "
         f"{SHARPENS:+.2f} |",
         f"| - | eval (held out) greedy / {k} | {_ms([r['eval']['greedy_acc'] for r in runs])} / "
         f"{_ms([r['eval'][k] for r in runs])} | |",
+    ]
+    if "sampled_acc" in runs[0]["eval"]:
+        ev = lambda m: _ms([r["eval"].get(m) for r in runs])  # noqa: E731
+        lines += [
+            f"| real-model statistics | eval greedy − sampled (T = 1) | "
+            f"{_ms([r['eval']['greedy_acc'] - r['eval']['sampled_acc'] for r in runs], True)} | within ±0.02 |",
+            f"| real-model statistics | eval {k} − greedy | "
+            f"{_ms([r['eval'][k] - r['eval']['greedy_acc'] for r in runs], True)} | ≥ +0.10 |",
+        ]
+        for t in types:
+            lines.append(
+                f"| per type | eval {t}: greedy / sampled / {k} / pass@{k[4:]} | {ev(f'greedy_acc/{t}')} / "
+                f"{ev(f'sampled_acc/{t}')} / {ev(f'{k}/{t}')} / {ev(f'pass@{k[4:]}/{t}')} | |"
+            )
+    if runs[0].get("advantage_framed"):
+        adv = lambda route: [r["advantage_framed"].get(route, {}).get("advantage") for r in runs]  # noqa: E731
+        share = [r["advantage_framed"].get("framed", {}).get("share") for r in runs]
+        lines.append(
+            f"| 5 training signal | mean GRPO advantage of the framed panel's route / of the others (share of "
+            f"samples on the framed route {_ms(share)}) | {_ms(adv('framed'), True)} / {_ms(adv('other'), True)} "
+            "| framed < 0 |"
+        )
+    for link in entry.get("oracle", []):
+        lines.append(f"| 6 oracle gain | {link['measure']} | {link['value']} | {link.get('target', '')} |")
+    lines += [
         "| - | first SFT wall (s), as recorded when each cached base was built (threads and other load vary) | "
         f"{_ms([r['bootstrap']['wall_s'] for r in runs])} | |",
         "",

@@ -114,6 +114,10 @@ def overrides(paths: dict[str, Path], vllm: bool) -> list[tuple[str, str]]:
             "2 CPU processes over gloo (DDP), not DeepSpeed ZeRO-3 over 8 GPUs",
         ),
         ("training.num_processes=2", "2 ranks, not 8"),
+        (
+            "guard.go_on_anyway=true",
+            "the round runs whatever the probe says of a model that only learned the answer format",
+        ),
     ]
 
 

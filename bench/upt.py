@@ -76,6 +76,8 @@ def one_run(job: tuple[int, int, str, int, list[str], str]) -> dict:
             f"training.seed={upt_seed}",
             f"training.reward={reward}",
             f"store.db=bench-{run_id}.duckdb",
+            # the bench measures what training does whatever the probe says; the probe is judged against it
+            "guard.go_on_anyway=true",
             *overrides,
         ],
     )

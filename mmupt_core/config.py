@@ -47,11 +47,33 @@ class ModelConfig(_Section):
 
 
 _WORLD_FIELDS_ADDED_LATER = {"frame_noise"}
+_UNIFORM5 = [0.2, 0.2, 0.2, 0.2, 0.2]
+# Named worlds (`world.variant`): each sets the keys below unless the config sets them itself. Measured link by
+# link in bench/results/bootstrap.md; what UPT and its controls do on each is in bench/results/.
+WORLD_VARIANTS: dict[str, dict[str, Any]] = {
+    # one panel a scene, at random, framed in white and always wrong; the others 10%; routes taken uniformly
+    "framed": {"kind": "panels", "panel_noise": [0.1] * 5, "route_prior": _UNIFORM5, "frame_noise": 1.0},
+    # the earlier default: the favourite route (A) reads the noisiest panel; UPT's gain is greedy's first token
+    "route-switch": {
+        "kind": "panels",
+        "panel_noise": [0.6, 0.1, 0.1, 0.1, 0.1],
+        "route_prior": [0.3, 0.175, 0.175, 0.175, 0.175],
+        "frame_noise": None,
+    },
+    # five equally noisy panels: nothing about which route to trust can be learned (the oracle cannot gain)
+    "equal-noise": {"kind": "panels", "panel_noise": [0.3] * 5, "route_prior": _UNIFORM5, "frame_noise": None},
+    # nearly clean panels: the base reads their consensus, so greedy beats its own majority
+    "consensus": {"kind": "panels", "panel_noise": [0.05] * 5, "route_prior": _UNIFORM5, "frame_noise": 0.8},
+    # three occluded views where voting has nothing to teach: the negative control
+    "views": {"kind": "views"},
+}
 
 
 class WorldConfig(_Section):
     """The embedded synthetic image world (used when model.name_or_path == 'tiny'); see mmupt_core/world/."""
 
+    # a named world (WORLD_VARIANTS): fills the keys below that the config leaves unset
+    variant: str | None = None
     # panels: one scene in several noisy panels (default); views: three occluded views (the negative control)
     kind: Literal["panels", "views"] = "panels"
     seed: int = 0
@@ -79,10 +101,20 @@ class WorldConfig(_Section):
     occluders: int = Field(default=1, ge=0, le=3, description="occluded cells per view")
     route: Literal["cells", "bag"] = Field(default="bag", description="how a route transcribes its view")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_variant(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("variant") is None:
+            return data
+        name = data["variant"]
+        if name not in WORLD_VARIANTS:
+            raise ValueError(f"unknown world variant {name!r}; known: {', '.join(WORLD_VARIANTS)}")
+        return {**WORLD_VARIANTS[name], **data}
+
     def cache_payload(self) -> dict:
-        """What keys the cached world and first SFT: fields added later are left out at their default (None),
-        so worlds and bases built before they existed stay valid."""
-        dump = self.model_dump(mode="json")
+        """What keys the cached world and first SFT: the resolved values, not the variant's name; fields added
+        later are left out at their default (None), so worlds and bases built before they existed stay valid."""
+        dump = self.model_dump(mode="json", exclude={"variant"})
         return {k: v for k, v in dump.items() if not (k in _WORLD_FIELDS_ADDED_LATER and v is None)}
 
     @model_validator(mode="after")
@@ -244,6 +276,8 @@ class TrainingConfig(_Section):
     rollout_prompts: int | None = Field(default=None, ge=1)
     num_iterations: int = Field(default=2, ge=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
+    # False freezes the vision tower and its merger (model.visual) during the update; the paper trains it
+    train_vision: bool = True
     seed: int = 0
     # Stop the run when the label-free signals (collapse flag, stable majorities) say so.
     early_stop: bool = False

@@ -17,4 +17,6 @@ SMALL = [
     "training.num_iterations=1",
     "training.max_completion_length=40",
     "evaluation.k=2",
+    # these tests exercise the rounds themselves; what the probe's verdict does is tests/test_guard.py's
+    "guard.go_on_anyway=true",
 ]

@@ -1,7 +1,7 @@
 """The do-no-harm guard: a "little to teach" or "may harm" probe verdict stops a new run before round 1,
 unless guard.go_on_anyway; the terminal's verdict and `mmupt show` say why."""
 
-from mmupt_core.config import load_config
+from mmupt_core.config import dump_config, load_config
 from mmupt_core.paths import store_path
 from mmupt_core.rounds.driver import Steps, run_rounds
 from mmupt_core.rounds.guard import guard_stop
@@ -57,7 +57,7 @@ def test_the_driver_runs_no_round_after_a_stop_and_the_verdict_says_why():
     go = load_config("conf/tiny.yaml", ["guard.go_on_anyway=true"])
     run_rounds(go, 2, "stopped", steps=steps)
     assert ran == [1, 2]
-    store.ensure_run("stopped", "h", '{"guard": {"go_on_anyway": true}}')
+    store.ensure_run("stopped", "h", dump_config(go))  # what the driver stores: the resolved config, as YAML
     summaries = round_summaries(store, "stopped")
     assert summaries[0].probe.kind == "may harm" and not summaries[0].guard_stopped
 

@@ -221,3 +221,19 @@ def test_the_policy_loads_after_its_config_and_in_bf16_only_under_deepspeed(tmp_
     assert policy_dtype(SimpleNamespace(bf16=False, deepspeed=None)) is torch.float32
     monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED")
     assert policy_dtype(SimpleNamespace(bf16=True, deepspeed=None)) is torch.float32
+
+
+def test_train_vision_false_freezes_the_tower_and_merger_only():
+    import pytest
+    import torch
+
+    from mmupt_core.model import tiny
+    from mmupt_core.model.train import freeze_vision
+
+    model = tiny.build_model(tiny.build_tokenizer(), seed=0)
+    frozen = freeze_vision(model)
+    visual = sum(p.numel() for n, p in model.named_parameters() if n.startswith("model.visual."))
+    assert frozen == visual > 0
+    assert all(p.requires_grad == (not n.startswith("model.visual.")) for n, p in model.named_parameters())
+    with pytest.raises(ValueError, match="no parameters under 'visual'"):
+        freeze_vision(torch.nn.Linear(2, 2))

@@ -153,3 +153,46 @@ def test_clean_control_is_labeled_and_noise_free(tmp_path):
     for line in (path / "eval.jsonl").read_text().splitlines():
         meta = json.loads(line)["meta"]
         assert all(p == meta["colours"] for p in meta["panels"])
+
+
+def test_a_framed_panel_is_drawn_in_white_and_takes_the_frame_noise():
+    cfg = WorldConfig(panel_noise=[0.0] * 5, route_prior=[0.2] * 5, frame_noise=1.0)
+    rng = random.Random(0)
+    framed = []
+    for _ in range(200):
+        scene = world_panels.make_scene(rng, cfg)
+        framed.append(scene.framed)
+        for v, panel in enumerate(scene.panels):
+            wrong = [a != b for a, b in zip(panel, scene.colours, strict=True)]
+            assert all(wrong) if v == scene.framed else not any(wrong)
+    assert set(framed) == set(range(5))  # every panel gets framed sometimes
+    # the frame is visible: white pixels on the framed row's cell borders, none on the other rows
+    scene = world_panels.make_scene(random.Random(1), cfg)
+    img = world_panels.render(scene, random.Random(1))
+    cell = 28
+    for r in range(5):
+        corner = img.getpixel((0, r * cell))
+        assert (corner == (255, 255, 255)) == (r == scene.framed)
+    # the clean control frames a panel too, with no wrong colours anywhere
+    clean = world_panels.make_scene(random.Random(2), cfg, clean=True)
+    assert clean.framed is not None and all(p == clean.colours for p in clean.panels)
+
+
+def test_worlds_without_a_frame_keep_their_cache_key():
+    # frame_noise came later: at None it stays out of the key, so earlier worlds and bases stay valid
+    assert "frame_noise" not in WorldConfig().cache_payload()
+    assert WorldConfig(frame_noise=0.5).cache_payload()["frame_noise"] == 0.5
+    # a variant's name is not part of the key, only the values it resolves to
+    assert WorldConfig(variant="route-switch").cache_payload() == WorldConfig().cache_payload()
+
+
+def test_world_variants_fill_only_what_the_config_leaves_unset():
+    framed = WorldConfig(variant="framed")
+    assert framed.frame_noise == 1.0 and framed.route_prior == [0.2] * 5
+    own = WorldConfig(variant="framed", frame_noise=0.5)
+    assert own.frame_noise == 0.5 and own.panel_noise == framed.panel_noise
+    assert WorldConfig(variant="views").kind == "views"
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown world variant 'nope'; known: framed"):
+        WorldConfig(variant="nope")

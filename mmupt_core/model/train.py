@@ -193,6 +193,18 @@ def policy_dtype(args) -> torch.dtype:
     return torch.bfloat16 if deepspeed and args.bf16 else torch.float32
 
 
+def freeze_vision(model) -> int:
+    """Stop gradients into the vision tower and merger; returns how many parameters were frozen."""
+    frozen = 0
+    for name, p in model.named_parameters():
+        if ".visual." in f".{name}":
+            p.requires_grad_(False)
+            frozen += p.numel()
+    if not frozen:
+        raise ValueError("training.train_vision=false: this model has no parameters under 'visual'")
+    return frozen
+
+
 def _rank_zero() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -228,6 +240,8 @@ def train_round(
         checkpoint, trust_remote_code=trust_remote_code, use_safetensors=True, dtype=policy_dtype(args)
     )
     processor.tokenizer.padding_side = "left"
+    if not tc.train_vision:
+        freeze_vision(model)
     reward = reward_for(tc.reward, tie_break=tie_break, min_agreement=min_agreement, seed=tc.seed)
     trainer = GRPOTrainer(
         model=model,

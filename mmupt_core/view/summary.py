@@ -6,8 +6,9 @@ Accuracy is the embedded world's held-out split (`world_eval`) or, for real data
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+
+import yaml
 
 from mmupt_core.store.db import Store
 from mmupt_core.voting.probe import ProbeResult
@@ -110,8 +111,9 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
 
 def _goes_on_anyway(store: Store, run_id: str) -> bool:
     """Whether the run's latest config tells the guard to train whatever the probe says."""
-    raw = store.get_run(run_id).get("config_json")
-    return bool(json.loads(raw).get("guard", {}).get("go_on_anyway")) if raw else False
+    raw = store.get_run(run_id).get("config_json")  # YAML (dump_config); older stores may hold JSON, also YAML
+    config = yaml.safe_load(raw) if raw else None
+    return bool(((config or {}).get("guard") or {}).get("go_on_anyway"))
 
 
 def _cell(field: str, value) -> str:
