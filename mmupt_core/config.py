@@ -61,7 +61,12 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
         "frame_noise": None,
     },
     # five equally noisy panels: nothing about which route to trust can be learned (the oracle cannot gain)
-    "equal-noise": {"kind": "panels", "panel_noise": [0.3] * 5, "route_prior": _UNIFORM5, "frame_noise": None},
+    "equal-noise": {
+        "kind": "panels",
+        "panel_noise": [0.3] * 5,
+        "route_prior": _UNIFORM5,
+        "frame_noise": None,
+    },
     # nearly clean panels: the base reads their consensus, so greedy beats its own majority
     "consensus": {"kind": "panels", "panel_noise": [0.05] * 5, "route_prior": _UNIFORM5, "frame_noise": 0.8},
     # three occluded views where voting has nothing to teach: the negative control

@@ -18,7 +18,9 @@ TEACH = summarize_probe(["1"] * 10, [["1", "2"] + ["3"] * 6] * 2 + [["5"] * 8] *
 
 def _base(store: Store, run_id: str, probe, config_json: str = "{}") -> None:
     store.ensure_run(run_id, "h", config_json)
-    metrics = [{"benchmark": "probe", "metric": k, "value": v, "n": probe.n} for k, v in probe.metrics().items()]
+    metrics = [
+        {"benchmark": "probe", "metric": k, "value": v, "n": probe.n} for k, v in probe.metrics().items()
+    ]
     metrics += [{"benchmark": "world_eval", "metric": "greedy_acc", "value": 0.6, "n": 300}]
     record = StageRecord(metrics=metrics, checkpoint={"path": "/ck/base", "parent_id": None})
     store.record_stage(run_id, 0, "evaluate", "h", record, wall_s=1.0, finishes_round=True)

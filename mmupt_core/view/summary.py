@@ -111,7 +111,9 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
 
 def _goes_on_anyway(store: Store, run_id: str) -> bool:
     """Whether the run's latest config tells the guard to train whatever the probe says."""
-    raw = store.get_run(run_id).get("config_json")  # YAML (dump_config); older stores may hold JSON, also YAML
+    raw = store.get_run(run_id).get(
+        "config_json"
+    )  # YAML (dump_config); older stores may hold JSON, also YAML
     config = yaml.safe_load(raw) if raw else None
     return bool(((config or {}).get("guard") or {}).get("go_on_anyway"))
 
