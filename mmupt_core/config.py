@@ -46,7 +46,7 @@ class ModelConfig(_Section):
         return self
 
 
-_WORLD_FIELDS_ADDED_LATER = {"frame_noise"}
+_WORLD_FIELDS_ADDED_LATER = {"frame_noise", "count_share"}
 _UNIFORM5 = [0.2, 0.2, 0.2, 0.2, 0.2]
 # Named worlds (`world.variant`): each sets the keys below unless the config sets them itself. Measured link by
 # link in bench/results/bootstrap.md; what UPT and its controls do on each is in bench/results/.
@@ -98,6 +98,8 @@ class WorldConfig(_Section):
     # One panel per scene, chosen at random, is framed in white and draws each colour wrong with this chance
     # instead of its panel_noise: an item-level, visible cue of which route not to trust. None: no frame.
     frame_noise: float | None = Field(default=None, ge=0, le=1)
+    # the share of count questions (the rest ask a colour); None: half and half
+    count_share: float | None = Field(default=None, ge=0, le=1)
     # how a count route reads its panel: "transcribe" lists the panel's colours, then counts; "direct" answers
     count_route: Literal["transcribe", "direct"] = "transcribe"
     # views
@@ -355,6 +357,9 @@ class EvaluationConfig(_Section):
     # Answer length when scoring (None: sampling.max_tokens); benchmark runs allow far longer answers than rollouts.
     max_tokens: int | None = Field(default=None, ge=1)
     limit: int | None = Field(default=None, ge=1)
+    # USES LABELS. Labelled questions of the embedded world, apart from every split, scored each round as the
+    # benchmark 'world_dev' for monitoring, checkpoint choice and the guard (guard.max_dev_drop). 0: none.
+    dev_items: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _known(self) -> EvaluationConfig:
@@ -383,6 +388,9 @@ class GuardConfig(_Section):
 
     # "little to teach" and "may harm" stop a run before round 1 unless this is true
     go_on_anyway: bool = False
+    # USES LABELS. Stop after a round whose greedy accuracy on the labelled dev set (evaluation.dev_items) fell
+    # more than this below the base's. None: no dev guard.
+    max_dev_drop: float | None = Field(default=None, ge=0, le=1)
 
 
 class RunConfig(_Section):
@@ -399,6 +407,18 @@ class RunConfig(_Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+
+    @model_validator(mode="after")
+    def _dev_guard_needs_a_dev_set(self) -> RunConfig:
+        if self.guard.max_dev_drop is not None and not self.evaluation.dev_items:
+            raise ValueError(
+                "guard.max_dev_drop needs a labelled dev set: set evaluation.dev_items (e.g. 100)"
+            )
+        if self.evaluation.dev_items and self.model.name_or_path != "tiny":
+            raise ValueError(
+                "evaluation.dev_items draws from the embedded world: it needs model.name_or_path=tiny"
+            )
+        return self
 
     def section_hash(self, *sections: str) -> str:
         """A short stable hash of the named sections (all but `store` and `guard` when none are named)."""

@@ -77,3 +77,51 @@ def test_a_branch_is_never_stopped_by_the_probe():
     )
     run_rounds(cfg, 3, "parent", steps=steps)
     assert ran == [2, 3]
+
+
+def _round(store: Store, run_id: str, r: int, dev: float, greedy: float) -> None:
+    metrics = [
+        {"benchmark": "world_dev", "metric": "greedy_acc", "value": dev, "n": 100},
+        {"benchmark": "world_eval", "metric": "greedy_acc", "value": greedy, "n": 300},
+    ]
+    record = StageRecord(metrics=metrics, checkpoint={"path": f"/ck/{r}", "parent_id": None})
+    store.record_stage(run_id, r, "evaluate", "h", record, wall_s=1.0, finishes_round=True)
+
+
+def test_the_dev_guard_stops_after_a_round_that_lost_labelled_dev_accuracy_and_says_it_used_labels():
+    import pytest
+
+    from mmupt_core.config import ConfigError
+    from mmupt_core.rounds.driver import should_stop
+    from mmupt_core.rounds.guard import dev_guard_stop
+
+    with pytest.raises(ConfigError, match="needs a labelled dev set"):
+        load_config("conf/tiny.yaml", ["guard.max_dev_drop=0.02"])
+    cfg = load_config("conf/tiny.yaml", ["evaluation.dev_items=100", "guard.max_dev_drop=0.02"])
+    store = Store(store_path(cfg))
+    store.ensure_run("dev", "h", dump_config(cfg))
+    for r, (dev, greedy) in enumerate([(0.80, 0.70), (0.83, 0.72), (0.77, 0.69)]):
+        _round(store, "dev", r, dev, greedy)
+    assert dev_guard_stop(cfg, "dev", 1) is None and not should_stop(cfg, "dev", 1)
+    reason = dev_guard_stop(cfg, "dev", 2)
+    assert "USES LABELS" in reason and "0.800 → 0.770" in reason and "best round is 1" in reason
+    assert should_stop(cfg, "dev", 2)
+    # off unless configured, even with a dev set
+    assert dev_guard_stop(load_config("conf/tiny.yaml", ["evaluation.dev_items=100"]), "dev", 2) is None
+    text = verdict(round_summaries(store, "dev"))
+    assert "labelled dev set (USES LABELS): greedy 0.800 → 0.770, best at round 1" in text
+    assert "the dev guard stopped the run after round 2" in text
+
+
+def test_a_dev_split_is_built_apart_from_the_world_and_labelled(tmp_path):
+    from mmupt_core.config import WorldConfig
+    from mmupt_core.world import builder
+
+    cfg = WorldConfig(n_sft=10, n_pool=5, n_eval=5)
+    world = builder.build_world(cfg, tmp_path)
+    dev = builder.build_dev_split(cfg, tmp_path, 7)
+    items = builder.load_split(dev, "dev")
+    assert len(items) == 7 and all(it.answer for it in items) and dev != world
+    evals = {it.question + it.answer for it in builder.load_split(world, "eval")}
+    assert builder.build_dev_split(cfg, tmp_path, 7) == dev  # built once
+    assert len(evals) and items[0].item_id not in {it.item_id for it in builder.load_split(world, "eval")}

@@ -18,7 +18,7 @@ from mmupt_core.config import RunConfig, config_source, dump_config, load_config
 from mmupt_core.events import emit
 from mmupt_core.paths import run_dir
 from mmupt_core.rounds.context import Context
-from mmupt_core.rounds.guard import guard_stop
+from mmupt_core.rounds.guard import dev_guard_stop, guard_stop
 from mmupt_core.rounds.preflight import preflight
 from mmupt_core.rounds.runlock import run_lock
 from mmupt_core.rounds.runner import ROUND_STAGES, SETUP_STAGES, announce_round, run_stage
@@ -74,8 +74,16 @@ def announce(config: RunConfig, run_id: str, round_: int) -> None:
 
 
 def should_stop(config: RunConfig, run_id: str, round_: int) -> bool:
-    """True when training.early_stop is on and the round's label-free stopping signal fired."""
-    return config.training.early_stop and stop_suggested(Context(config, run_id, round_))
+    """True when training.early_stop is on and the round's label-free stopping signal fired, or when the
+    labelled dev guard (guard.max_dev_drop, off by default) fired."""
+    if reason := dev_guard_stop(config, run_id, round_):
+        log.warning("%s: %s", run_id, reason)
+        emit("note", run_id=run_id, lines=[reason])
+        return True
+    if config.training.early_stop and stop_suggested(Context(config, run_id, round_)):
+        log.warning("%s: stopping after round %d on the label-free stopping signal", run_id, round_)
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,6 @@ def run_rounds(
             steps.announce(config, run_id, round_)
             steps.progress(done, len(todo))
             if steps.should_stop(config, run_id, round_):
-                log.warning("%s: stopping after round %d on the label-free stopping signal", run_id, round_)
                 break
 
 

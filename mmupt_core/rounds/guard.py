@@ -1,9 +1,12 @@
-"""The do-no-harm guard before round 1: the label-free probe's verdict on the base decides whether rounds run.
+"""The do-no-harm guards. Before round 1, label-free: the probe's verdict on the base decides whether rounds run.
+After each round, only when configured and USING LABELS: the dev guard stops a run whose greedy accuracy on the
+labelled dev set (evaluation.dev_items) fell more than guard.max_dev_drop below the base's.
+
 
 A "little to teach" or "may harm" verdict (mmupt_core/voting/probe.py) stops the run after round 0 unless the
 config sets `guard.go_on_anyway`; the run keeps its base, probe and scores, and resuming it with the setting on
 trains from there without redoing them (the guard is outside the config hash). Branched runs and runs that have
-already trained past round 1 are never stopped here.
+already trained past round 1 are never stopped by the probe.
 """
 
 from __future__ import annotations
@@ -33,4 +36,29 @@ def guard_stop(config: RunConfig, run_id: str) -> str | None:
     return (
         f"stopped before round 1 by the label-free probe ({probe.kind}): {probe.verdict}; "
         f"set {GO_ON} to train anyway"
+    )
+
+
+def dev_accuracy(ctx: Context) -> dict[int, float]:
+    """Greedy accuracy on the labelled dev set, per round evaluated (round 0 = the base)."""
+    return {
+        m["round"]: m["value"]
+        for m in ctx.store.metrics(ctx.run_id)
+        if m["benchmark"] == "world_dev" and m["metric"] == "greedy_acc"
+    }
+
+
+def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
+    """Why the run must stop after `round_` by the labelled dev guard, or None (also when it is off)."""
+    drop = config.guard.max_dev_drop
+    if drop is None:
+        return None
+    dev = dev_accuracy(Context(config, run_id, round_))
+    if 0 not in dev or round_ not in dev or dev[round_] >= dev[0] - drop - 1e-9:
+        return None
+    best = max(dev, key=lambda r: (dev[r], -r))
+    return (
+        f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
+        f"{dev[0]:.3f} → {dev[round_]:.3f}, more than {drop:.2f} below the base; its best round is {best} "
+        f"({dev[best]:.3f})"
     )

@@ -333,7 +333,8 @@ def evaluate_stage(ctx: Context) -> StageRecord:
         raise ValueError(f"run {ctx.run_id!r} round {ctx.round}: no checkpoint; run the train stage first")
     sampler = make_sampler(cfg, ck["path"])
     rows = []
-    for name in cfg.evaluation.benchmarks:
+    dev = ["world_dev"] if cfg.evaluation.dev_items else []  # labelled, apart from the held-out benchmarks
+    for name in [*cfg.evaluation.benchmarks, *dev]:
         metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
         n = int(metrics.pop("n"))
         label = benchmark_label(cfg, name)

@@ -15,7 +15,7 @@ from mmupt_core.world.builder import world_path
 def benchmark_label(cfg: RunConfig, name: str) -> str:
     """The name a benchmark's scores are stored and shown under: the scoring mode beside every paper
     benchmark ("mathvista_testmini:official"); the embedded world has one scorer."""
-    return name if name == "world_eval" else f"{name}:{cfg.evaluation.scoring}"
+    return name if name in ("world_eval", "world_dev") else f"{name}:{cfg.evaluation.scoring}"
 
 
 def benchmark_items(cfg: RunConfig, name: str):
@@ -24,6 +24,10 @@ def benchmark_items(cfg: RunConfig, name: str):
 
     if name == "world_eval":
         items = world.load_split(world_path(cfg), "eval")[: cfg.evaluation.limit]
+        return items, {it.item_id: it.answer for it in items}, EquivalenceScorer(), default_extract
+    if name == "world_dev":  # labelled: monitoring and the dev guard only (evaluation.dev_items)
+        dev = world.build_dev_split(cfg.world, cache_dir("world"), cfg.evaluation.dev_items)
+        items = world.load_split(dev, "dev")
         return items, {it.item_id: it.answer for it in items}, EquivalenceScorer(), default_extract
     from mmupt_core.scoring.benchmarks import load_benchmark
 

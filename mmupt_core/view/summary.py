@@ -47,6 +47,8 @@ class RoundSummary:
     wall_s: float | None = None
     checkpoint: str | None = None
     delta: float | None = None
+    dev: float | None = None  # greedy on the labelled dev set (evaluation.dev_items): USES LABELS
+    max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
     guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
 
@@ -88,6 +90,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
             if maj:
                 s.k, s.maj = int(maj[0][4:]), maj[1][0]
                 s.pass_k = m.get((bench, f"pass@{s.k}"), (None, None))[0]
+        s.dev = m.get(("world_dev", "greedy_acc"), (None, None))[0]
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
         items = m.get(("pool", "items"), (None, None))[0]
         accepted = m.get(("pool", "accepted"), (None, None))[0]
@@ -97,11 +100,14 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         stop = m.get(("stopping", "stop_suggested"), (None, None))[0]
         s.stop = bool(stop) if stop is not None else None
         out.append(s)
+    guard = _run_config(store, run_id).get("guard") or {}
     probe = {k: v for (b, k), (v, _) in by_round.get(0, {}).items() if b == "probe"}
     if probe and out and out[0].round == 0:
         out[0].probe = ProbeResult.from_metrics(probe)
         trained = any(s.round >= 1 for s in out if s.checkpoint is not None)
-        out[0].guard_stopped = out[0].probe.stops and not trained and not _goes_on_anyway(store, run_id)
+        out[0].guard_stopped = out[0].probe.stops and not trained and not guard.get("go_on_anyway")
+    for s in out:
+        s.max_dev_drop = guard.get("max_dev_drop")
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
     for s in out:
         if base is not None and s.greedy is not None and s.round > 0:
@@ -109,13 +115,13 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     return out
 
 
-def _goes_on_anyway(store: Store, run_id: str) -> bool:
-    """Whether the run's latest config tells the guard to train whatever the probe says."""
+def _run_config(store: Store, run_id: str) -> dict:
+    """The run's latest resolved config (as last started), as a plain mapping."""
     raw = store.get_run(run_id).get(
         "config_json"
     )  # YAML (dump_config); older stores may hold JSON, also YAML
     config = yaml.safe_load(raw) if raw else None
-    return bool(((config or {}).get("guard") or {}).get("go_on_anyway"))
+    return config if isinstance(config, dict) else {}
 
 
 def _cell(field: str, value) -> str:
@@ -182,4 +188,16 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
         parts.append("the stopping signal says " + ("stop" if last.stop else "go on"))
     if zero is not None and zero.probe is not None and zero.probe.stops:
         parts.append(f"the probe had said '{zero.probe.kind}' and the run went on anyway")
+    dev = {s.round: s.dev for s in summaries if s.dev is not None}
+    if 0 in dev and len(dev) > 1:
+        best = max(dev, key=lambda r: (dev[r], -r))
+        last_dev = max(dev)
+        text = (
+            f"labelled dev set (USES LABELS): greedy {dev[0]:.3f} → {dev[last_dev]:.3f}, best at round {best} "
+            f"({dev[best]:.3f})"
+        )
+        drop = last.max_dev_drop
+        if drop is not None and dev[last_dev] < dev[0] - drop - 1e-9:
+            text += f"; the dev guard stopped the run after round {last_dev}"
+        parts.append(text)
     return "; ".join(parts) + "."

@@ -27,7 +27,7 @@ from mmupt_core.paths import cache_dir
 from mmupt_core.world import panels, views
 from mmupt_core.world.base import Question, png
 
-SPLIT_SEED_OFFSET = {"sft": 1, "pool": 2, "eval": 3}
+SPLIT_SEED_OFFSET = {"sft": 1, "pool": 2, "eval": 3, "dev": 4}
 
 
 def kind(cfg: WorldConfig) -> ModuleType:
@@ -135,6 +135,18 @@ def build_clean_control(cfg: WorldConfig, root: Path, n: int) -> Path:
         return out
     rows = generate_split(cfg, "eval", n, out / "images", clean=True)
     write_jsonl(out / "eval.jsonl", [{**it.to_row(), "meta": meta} for it, meta in rows])
+    return out
+
+
+def build_dev_split(cfg: WorldConfig, root: Path, n: int) -> Path:
+    """A labelled dev split (evaluation.dev_items) beside the world, drawn like eval on a seed of its own; built
+    apart so that asking for one never changes the world or its first SFT."""
+    out = world_dir(cfg, root).with_name(world_dir(cfg, root).name + f"-dev{n}")
+    if (out / "dev.jsonl").is_file():
+        return out
+    rows = generate_split(cfg, "dev", n, out / "images")
+    write_jsonl(out / "dev.tmp.jsonl", [{**it.to_row(), "meta": meta} for it, meta in rows])
+    (out / "dev.tmp.jsonl").rename(out / "dev.jsonl")
     return out
 
 

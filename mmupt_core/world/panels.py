@@ -77,8 +77,13 @@ def all_questions() -> list[Question]:
     return qs
 
 
-def make_question(rng: random.Random) -> Question:
-    kind = rng.choice(QUESTION_TYPES)
+def make_question(rng: random.Random, count_share: float | None = None) -> Question:
+    # None keeps the original draw (a fair choice of type), so worlds built before count_share stay the same
+    kind = (
+        rng.choice(QUESTION_TYPES)
+        if count_share is None
+        else ("count" if rng.random() < count_share else "colour")
+    )
     return rng.choice([q for q in all_questions() if q.kind == kind])
 
 
@@ -86,7 +91,7 @@ def make_example(rng: random.Random, cfg: WorldConfig, clean: bool = False) -> t
     """A question and its scene. A count question's true count is drawn uniformly from 0..3 first, so no count
     is much commoner than another: with random colours, 0 and 1 would be 84% of the answers, and majority votes
     drift toward a skewed answer prior (measured: the count step collapsed onto 0 and 1 under UPT)."""
-    q = make_question(rng)
+    q = make_question(rng, cfg.count_share)
     if q.kind != "count":
         return make_scene(rng, cfg, clean), q
     target = q.targets[0]
