@@ -69,10 +69,18 @@ WORLDS = [
 ]
 
 
+# Every world key a variant could fill, pinned, so a world here stays the same whatever conf/tiny.yaml's default is.
+PINNED = ["world.variant=null", "world.frame_noise=null", "world.sft_panel_noise=null", "world.count_share=null"]
+
+
+def overrides_of(world: dict) -> list[str]:
+    return [*PINNED, *world["overrides"]]
+
+
 def _cfg(world: dict, extra: list[str] = ()):
     from mmupt_core.config import load_config
 
-    return load_config(ROOT / "conf" / "tiny.yaml", [*world["overrides"], "bootstrap.threads=1", *extra])
+    return load_config(ROOT / "conf" / "tiny.yaml", [*overrides_of(world), "bootstrap.threads=1", *extra])
 
 
 def verdict_of(world: dict) -> dict:
@@ -106,7 +114,7 @@ def outcome_of(job: tuple[dict, str, list[str]]) -> dict:
     from bench import upt
 
     world, reward, extra = job
-    return upt.one_run((0, 0, reward, 3, [*world["overrides"], *extra], f"probe-{world['name']}"))
+    return upt.one_run((0, 0, reward, 3, [*overrides_of(world), *extra], f"probe-{world['name']}"))
 
 
 def _load() -> dict:

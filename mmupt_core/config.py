@@ -46,19 +46,27 @@ class ModelConfig(_Section):
         return self
 
 
-_WORLD_FIELDS_ADDED_LATER = {"frame_noise", "count_share"}
+_WORLD_FIELDS_ADDED_LATER = {"frame_noise", "count_share", "sft_panel_noise"}
 _UNIFORM5 = [0.2, 0.2, 0.2, 0.2, 0.2]
 # Named worlds (`world.variant`): each sets the keys below unless the config sets them itself. Measured link by
 # link in bench/results/bootstrap.md; what UPT and its controls do on each is in bench/results/.
 WORLD_VARIANTS: dict[str, dict[str, Any]] = {
-    # one panel a scene, at random, framed in white and always wrong; the others 10%; routes taken uniformly
-    "framed": {"kind": "panels", "panel_noise": [0.1] * 5, "route_prior": _UNIFORM5, "frame_noise": 1.0},
+    # One panel a scene, at random, framed in white and always wrong; the others 10%; routes taken uniformly.
+    # The first SFT's panels are 40% wrong, so that the base reads the panel it names (not their consensus).
+    "framed": {
+        "kind": "panels",
+        "panel_noise": [0.1] * 5,
+        "route_prior": _UNIFORM5,
+        "frame_noise": 1.0,
+        "sft_panel_noise": 0.4,
+    },
     # the earlier default: the favourite route (A) reads the noisiest panel; UPT's gain is greedy's first token
     "route-switch": {
         "kind": "panels",
         "panel_noise": [0.6, 0.1, 0.1, 0.1, 0.1],
         "route_prior": [0.3, 0.175, 0.175, 0.175, 0.175],
         "frame_noise": None,
+        "sft_panel_noise": None,
     },
     # five equally noisy panels: nothing about which route to trust can be learned (the oracle cannot gain)
     "equal-noise": {
@@ -66,9 +74,17 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
         "panel_noise": [0.3] * 5,
         "route_prior": _UNIFORM5,
         "frame_noise": None,
+        "sft_panel_noise": None,
     },
-    # nearly clean panels: the base reads their consensus, so greedy beats its own majority
-    "consensus": {"kind": "panels", "panel_noise": [0.05] * 5, "route_prior": _UNIFORM5, "frame_noise": 0.8},
+    # nearly clean panels, first SFT on them too: the base reads the panels' consensus whatever panel it names,
+    # so greedy beats its own majority
+    "consensus": {
+        "kind": "panels",
+        "panel_noise": [0.05] * 5,
+        "route_prior": _UNIFORM5,
+        "frame_noise": 0.8,
+        "sft_panel_noise": None,
+    },
     # three occluded views where voting has nothing to teach: the negative control
     "views": {"kind": "views"},
 }
@@ -98,6 +114,10 @@ class WorldConfig(_Section):
     # One panel per scene, chosen at random, is framed in white and draws each colour wrong with this chance
     # instead of its panel_noise: an item-level, visible cue of which route not to trust. None: no frame.
     frame_noise: float | None = Field(default=None, ge=0, le=1)
+    # The sft split's noise on every panel (the framed one keeps frame_noise); None: panel_noise. Noisy labelled
+    # panels make reading the named panel the only way to fit the first SFT: with 5-10% noise everywhere the base
+    # read the panels' consensus whatever panel it named (bench/results/bootstrap.md, designs framed, framed-10).
+    sft_panel_noise: float | None = Field(default=None, ge=0, le=1)
     # the share of count questions (the rest ask a colour); None: half and half
     count_share: float | None = Field(default=None, ge=0, le=1)
     # how a count route reads its panel: "transcribe" lists the panel's colours, then counts; "direct" answers

@@ -63,6 +63,8 @@ def generate_split(
     """n items of one split, deterministic in (cfg, split); returns (item, scene meta) pairs. `clean` draws
     the same kind of scenes with no noise (the perception control)."""
     module = kind(cfg)
+    if split == "sft" and cfg.sft_panel_noise is not None and cfg.kind == "panels":
+        cfg = cfg.model_copy(update={"panel_noise": [cfg.sft_panel_noise] * cfg.panels})
     rng = random.Random(cfg.seed * 1000 + SPLIT_SEED_OFFSET[split])
     image_dir.mkdir(parents=True, exist_ok=True)
     out = []
