@@ -70,7 +70,12 @@ WORLDS = [
 
 
 # Every world key a variant could fill, pinned, so a world here stays the same whatever conf/tiny.yaml's default is.
-PINNED = ["world.variant=null", "world.frame_noise=null", "world.sft_panel_noise=null", "world.count_share=null"]
+PINNED = [
+    "world.variant=null",
+    "world.frame_noise=null",
+    "world.sft_panel_noise=null",
+    "world.count_share=null",
+]
 
 
 def overrides_of(world: dict) -> list[str]:
@@ -114,7 +119,7 @@ def outcome_of(job: tuple[dict, str, list[str]]) -> dict:
     from bench import upt
 
     world, reward, extra = job
-    return upt.one_run((0, 0, reward, 3, [*overrides_of(world), *extra], f"probe-{world['name']}"))
+    return upt.one_run((0, 0, reward, 3, [*overrides_of(world), *extra], f"probe-{world['name']}", True))
 
 
 def _load() -> dict:

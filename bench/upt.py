@@ -63,8 +63,11 @@ def sweep(cfg, checkpoint: str) -> dict[str, float]:
     }
 
 
-def one_run(job: tuple[int, int, str, int, list[str], str]) -> dict:
-    base_seed, upt_seed, reward, rounds, overrides, name = job
+def one_run(job: tuple) -> dict:
+    """(base seed, UPT seed, reward, rounds, overrides, bench name[, light]); light skips the temperature sweeps
+    and greedy-route counts (the probe bench needs only the rounds)."""
+    base_seed, upt_seed, reward, rounds, overrides, name, *rest = job
+    light = bool(rest and rest[0])
     # another bench name gets its own run ids, so it never resumes the default bench's stores
     prefix = "" if name == "upt" else f"{name}-"
     run_id = f"{prefix}{reward}-b{base_seed}-u{upt_seed}"
@@ -95,10 +98,10 @@ def one_run(job: tuple[int, int, str, int, list[str], str]) -> dict:
         "wall_s": wall,
         "base": base,
         "rounds": per_round,
-        "sweep_base": sweep(cfg, base_ck),
-        "sweep_final": sweep(cfg, final_ck),
-        "routes_base": greedy_routes(cfg, base_ck),
-        "routes_final": greedy_routes(cfg, final_ck),
+        "sweep_base": {} if light else sweep(cfg, base_ck),
+        "sweep_final": {} if light else sweep(cfg, final_ck),
+        "routes_base": {} if light else greedy_routes(cfg, base_ck),
+        "routes_final": {} if light else greedy_routes(cfg, final_ck),
     }
 
 

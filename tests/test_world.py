@@ -196,3 +196,14 @@ def test_world_variants_fill_only_what_the_config_leaves_unset():
 
     with pytest.raises(ValueError, match="unknown world variant 'nope'; known: framed"):
         WorldConfig(variant="nope")
+
+
+def test_sft_panel_noise_changes_the_sft_split_only(tmp_path):
+    base = WorldConfig(n_sft=30, n_pool=10, n_eval=10, panel_noise=[0.0] * 5, route_prior=[0.2] * 5)
+    noisy = base.model_copy(update={"sft_panel_noise": 1.0})
+    a, b = world.build_world(base, tmp_path / "a"), world.build_world(noisy, tmp_path / "b")
+    for line in (b / "sft.jsonl").read_text().splitlines():
+        meta = json.loads(line)["meta"]
+        assert all(c != t for p in meta["panels"] for c, t in zip(p, meta["colours"], strict=True))
+    for split in ("eval", "pool"):
+        assert (a / f"{split}.jsonl").read_text() == (b / f"{split}.jsonl").read_text()
