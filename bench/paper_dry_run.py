@@ -118,6 +118,7 @@ def overrides(paths: dict[str, Path], vllm: bool) -> list[tuple[str, str]]:
             "guard.go_on_anyway=true",
             "the round runs whatever the probe says of a model that only learned the answer format",
         ),
+        ("guard.min_agreement_change=null", "one round only: the consolidation guard acts from round 2"),
     ]
 
 

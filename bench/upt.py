@@ -81,6 +81,7 @@ def one_run(job: tuple) -> dict:
             f"store.db=bench-{run_id}.duckdb",
             # the bench measures what training does whatever the probe says; the probe is judged against it
             "guard.go_on_anyway=true",
+            "guard.min_agreement_change=null",
             *overrides,
         ],
     )

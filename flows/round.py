@@ -13,6 +13,8 @@ def round_flow(config: RunConfig, run_id: str, round_: int) -> None:
     stages.synthesize(config, run_id, round_)
     stages.sample(config, run_id, round_)
     stages.vote(config, run_id, round_)
+    if stages.consolidation_stop(config, run_id, round_):
+        return  # the parent flow's should_stop says why and stops the run
     stages.train(config, run_id, round_)
     stages.evaluate(config, run_id, round_)
     stages.record(config, run_id, round_)

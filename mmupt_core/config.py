@@ -408,6 +408,11 @@ class GuardConfig(_Section):
 
     # "little to teach" and "may harm" stop a run before round 1 unless this is true
     go_on_anyway: bool = False
+    # Label-free. Before round k >= 2 trains: the pool's mean agreement under round k's votes (the model round
+    # k-1 trained) minus round k-1's. Majority-vote training that fits its labels raises agreement; where it fell
+    # by more than this the update was not consolidating the majority (framed world: agreement 0.707 -> 0.672
+    # while greedy fell 0.713 -> 0.597), and the run stops before training on it. None: off.
+    min_agreement_change: float | None = Field(default=-0.02, ge=-1, le=1)
     # USES LABELS. Stop after a round whose greedy accuracy on the labelled dev set (evaluation.dev_items) fell
     # more than this below the base's. None: no dev guard.
     max_dev_drop: float | None = Field(default=None, ge=0, le=1)

@@ -99,3 +99,14 @@ def record(config: RunConfig, run_id: str, round_: int) -> dict:
 def should_stop(config: RunConfig, run_id: str, round_: int) -> bool:
     """True when early_stop is on and the round's label-free stopping signal fired."""
     return driver.should_stop(config, run_id, round_)
+
+
+@task(name="consolidation-guard", cache_policy=NO_CACHE)
+def consolidation_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
+    """Label-free: why this round must not train (its votes show the last update lowered agreement), or None."""
+    from mmupt_core.rounds.guard import consolidation_stop as check
+
+    reason = check(config, run_id, round_)
+    if reason:
+        get_run_logger().warning("%s: %s", run_id, reason)
+    return reason

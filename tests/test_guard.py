@@ -125,3 +125,42 @@ def test_a_dev_split_is_built_apart_from_the_world_and_labelled(tmp_path):
     evals = {it.question + it.answer for it in builder.load_split(world, "eval")}
     assert builder.build_dev_split(cfg, tmp_path, 7) == dev  # built once
     assert len(evals) and items[0].item_id not in {it.item_id for it in builder.load_split(world, "eval")}
+
+
+def _votes(store: Store, run_id: str, r: int, agreement: float) -> None:
+    labels = [
+        {"item_id": f"i{k}", "label": "1", "votes": 4, "n_valid": 8, "agreement": agreement, "accepted": True}
+        for k in range(10)
+    ]
+    metrics = [{"benchmark": "pool", "metric": "agreement_mean", "value": agreement, "n": 10}]
+    store.record_stage(run_id, r, "vote", "h", StageRecord(pseudo_labels=labels, metrics=metrics), wall_s=1.0)
+
+
+def test_the_consolidation_guard_stops_before_training_on_an_update_that_lowered_agreement():
+    from mmupt_core.rounds.driver import should_stop
+    from mmupt_core.rounds.guard import consolidation_stop
+
+    cfg = load_config("conf/tiny.yaml")
+    assert cfg.guard.min_agreement_change == -0.02  # on by default
+    store = Store(store_path(cfg))
+    store.ensure_run("c", "h", dump_config(cfg))
+    _round(store, "c", 0, 0.8, 0.70)
+    _votes(store, "c", 1, 0.71)
+    _round(store, "c", 1, 0.8, 0.71)
+    assert consolidation_stop(cfg, "c", 1) is None  # round 1 has nothing to compare with
+    _votes(store, "c", 2, 0.70)  # -0.01: within the floor
+    assert consolidation_stop(cfg, "c", 2) is None
+    _votes(store, "c", 2, 0.67)  # -0.04: the update did not fit the majority
+    reason = consolidation_stop(cfg, "c", 2)
+    assert reason and "label-free" in reason and "0.710 → 0.670" in reason and should_stop(cfg, "c", 2)
+    assert (
+        consolidation_stop(load_config("conf/tiny.yaml", ["guard.min_agreement_change=null"]), "c", 2) is None
+    )
+    text = verdict(round_summaries(store, "c"))
+    assert (
+        "consolidation guard stopped the run before round 2 trained (agreement under the vote 0.710 → 0.670)"
+        in text
+    )
+    # a round that already trained is never held back
+    _round(store, "c", 2, 0.8, 0.72)
+    assert consolidation_stop(cfg, "c", 2) is None

@@ -1,5 +1,7 @@
 """The do-no-harm guards. Before round 1, label-free: the probe's verdict on the base decides whether rounds run.
-After each round, only when configured and USING LABELS: the dev guard stops a run whose greedy accuracy on the
+Before round k >= 2 trains, label-free: the consolidation guard stops a run whose last update lowered the pool's
+agreement under the vote by more than guard.min_agreement_change. After each round, only when configured and
+USING LABELS: the dev guard stops a run whose greedy accuracy on the
 labelled dev set (evaluation.dev_items) fell more than guard.max_dev_drop below the base's.
 
 
@@ -61,4 +63,28 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
         f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
         f"{dev[0]:.3f} → {dev[round_]:.3f}, more than {drop:.2f} below the base; its best round is {best} "
         f"({dev[best]:.3f})"
+    )
+
+
+def mean_agreement(ctx: Context, round_: int) -> float | None:
+    rows = ctx.store.pseudo_labels(ctx.run_id, round_)
+    return sum(p["agreement"] for p in rows) / len(rows) if rows else None
+
+
+def consolidation_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
+    """Why round `round_` must not train (its votes show the previous update lowered agreement), or None."""
+    floor = config.guard.min_agreement_change
+    if floor is None or round_ < 2:
+        return None
+    ctx = Context(config, run_id, round_)
+    if any(c["round"] == round_ for c in ctx.store.lineage(run_id)):
+        return None  # this round already trained (before the guard, or with it off)
+    now, before = mean_agreement(ctx, round_), mean_agreement(ctx, round_ - 1)
+    if now is None or before is None or now - before >= floor:
+        return None
+    return (
+        f"stopped before round {round_} trained, by the label-free consolidation guard: round {round_ - 1}'s "
+        f"update lowered the pool's agreement under the vote {before:.3f} → {now:.3f} (change {now - before:+.3f}, "
+        f"floor {floor:+.3f}), so it was not fitting the majority; round {round_ - 1}'s checkpoint is the run's last; "
+        "set guard.min_agreement_change=null to train on"
     )

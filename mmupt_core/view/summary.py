@@ -49,6 +49,7 @@ class RoundSummary:
     delta: float | None = None
     dev: float | None = None  # greedy on the labelled dev set (evaluation.dev_items): USES LABELS
     max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
+    min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
     guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
 
@@ -108,6 +109,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         out[0].guard_stopped = out[0].probe.stops and not trained and not guard.get("go_on_anyway")
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
+        s.min_agreement_change = guard.get("min_agreement_change")
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
     for s in out:
         if base is not None and s.greedy is not None and s.round > 0:
@@ -188,6 +190,18 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
         parts.append("the stopping signal says " + ("stop" if last.stop else "go on"))
     if zero is not None and zero.probe is not None and zero.probe.stops:
         parts.append(f"the probe had said '{zero.probe.kind}' and the run went on anyway")
+    held = next(
+        (s for s in summaries if s.round > last.round and s.checkpoint is None and s.agreement is not None),
+        None,
+    )
+    floor = last.min_agreement_change
+    if held is not None and floor is not None and last.agreement is not None:
+        change = held.agreement - last.agreement
+        if change < floor:
+            parts.append(
+                f"the label-free consolidation guard stopped the run before round {held.round} trained "
+                f"(agreement under the vote {last.agreement:.3f} → {held.agreement:.3f})"
+            )
     dev = {s.round: s.dev for s in summaries if s.dev is not None}
     if 0 in dev and len(dev) > 1:
         best = max(dev, key=lambda r: (dev[r], -r))
