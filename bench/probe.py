@@ -197,6 +197,8 @@ def main() -> None:
     )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--only", nargs="+", help="outcomes of these worlds only")
+    ap.add_argument("--rewards", nargs="+", default=["majority_vote", "ground_truth"])
     args = ap.parse_args()
     data = _load()
     if args.verdicts:
@@ -211,14 +213,16 @@ def main() -> None:
         jobs = [
             (w, reward, args.overrides)
             for w in WORLDS
-            if w["name"] in data["verdicts"]
-            for reward in ("majority_vote", "ground_truth")
+            if w["name"] in data["verdicts"] and (not args.only or w["name"] in args.only)
+            for reward in args.rewards
         ]
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             runs = list(pool.map(outcome_of, jobs))
         data = _load()
         for (w, reward, _), r in zip(jobs, runs, strict=True):
             data["outcomes"].setdefault(w["name"], {})[reward] = r
+        if data.get("outcome_overrides") not in (None, args.overrides):
+            raise SystemExit(f"outcomes so far used {data['outcome_overrides']}, not {args.overrides}")
         data["outcome_overrides"] = args.overrides
         PATH.write_text(json.dumps(data, indent=1, default=str))
         data = _load()  # round keys as the file has them

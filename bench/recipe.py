@@ -74,6 +74,15 @@ def run(arms: list[dict], jobs: int) -> None:
         for reward in a.get("rewards", ["ground_truth"])
         for seed in a.get("seeds", [0])
     ]
+    # Build each base once, here, so parallel workers never race to write the same cached checkpoint.
+    from mmupt_core.config import load_config
+    from mmupt_core.model.bootstrap import run_bootstrap
+    from mmupt_core.paths import cache_dir
+    from mmupt_core.world.builder import world_path
+
+    for a in arms:
+        cfg = load_config(ROOT / "conf" / "tiny.yaml", [*a["overrides"], "bootstrap.threads=1"])
+        run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         done = list(pool.map(upt.one_run, work))
     for a in arms:
