@@ -164,3 +164,29 @@ def test_the_consolidation_guard_stops_before_training_on_an_update_that_lowered
     # a round that already trained is never held back
     _round(store, "c", 2, 0.8, 0.72)
     assert consolidation_stop(cfg, "c", 2) is None
+
+
+def test_types_whose_verdict_stops_are_held_out_of_training_and_the_run_stops_only_if_all_do():
+    from mmupt_core.rounds.guard import held_out_types
+
+    greedy = ["red"] * 10 + ["1"] * 10
+    samples = [["blue"] * 6 + ["red"] * 2] * 10 + [["1"] * 5 + ["2", "3", "0"]] * 10
+    mixed = summarize_probe(greedy, samples, k=8, types=["colour"] * 10 + ["count"] * 10)
+    assert mixed.by_type["colour"].kind == "something to teach" and mixed.by_type["count"].stops
+    cfg = load_config("conf/tiny.yaml")
+    store = Store(store_path(cfg))
+    _base(store, "mixed", mixed, dump_config(cfg))
+    assert guard_stop(cfg, "mixed") is None
+    assert held_out_types(cfg, "mixed") == {"count"}
+    assert held_out_types(load_config("conf/tiny.yaml", ["guard.go_on_anyway=true"]), "mixed") == set()
+    _round(store, "mixed", 1, 0.8, 0.65)
+    text = verdict(round_summaries(store, "mixed"))
+    assert (
+        "questions of type count were held out of training (the probe said count 'little to teach')" in text
+    )
+    # every type stops: the whole run stops before round 1
+    both = summarize_probe(
+        ["1"] * 20, [["1"] * 5 + ["2", "3", "0"]] * 20, k=8, types=["colour", "count"] * 10
+    )
+    _base(store, "both", both, dump_config(cfg))
+    assert guard_stop(cfg, "both") and held_out_types(cfg, "both") == set()

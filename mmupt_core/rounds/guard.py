@@ -25,15 +25,33 @@ def stored_probe(ctx: Context) -> ProbeResult | None:
     return ProbeResult.from_metrics(probe) if probe else None
 
 
+def held_out_types(config: RunConfig, run_id: str) -> set[str]:
+    """Question types left out of training: those whose own probe verdict stops, when another type may train
+    (where types differ, one type's collapse hides in the overall mean). Empty with guard.go_on_anyway."""
+    if config.guard.go_on_anyway:
+        return set()
+    probe = stored_probe(Context(config, run_id, 0))
+    if probe is None or len(probe.by_type) < 2:
+        return set()
+    stopped = {t for t, r in probe.by_type.items() if r.stops}
+    return stopped if len(stopped) < len(probe.by_type) else set()
+
+
 def guard_stop(config: RunConfig, run_id: str) -> str | None:
-    """Why the run must stop before round 1, in words, or None when it may train."""
+    """Why the run must stop before round 1, in words, or None when it may train. With several question types
+    the run stops only when every type's verdict stops (the others are held out of training instead)."""
     if config.guard.go_on_anyway:
         return None
     ctx = Context(config, run_id, 0)
     if any(c["round"] >= 1 for c in ctx.store.lineage(run_id)):
         return None
     probe = stored_probe(ctx)
-    if probe is None or not probe.stops:
+    if probe is None:
+        return None
+    if len(probe.by_type) >= 2:
+        if not all(r.stops for r in probe.by_type.values()):
+            return None
+    elif not probe.stops:
         return None
     return (
         f"stopped before round 1 by the label-free probe ({probe.kind}): {probe.verdict}; "

@@ -264,7 +264,21 @@ def train_stage(ctx: Context) -> StageRecord:
     labels = {
         p["item_id"]: p["label"] for p in ctx.store.pseudo_labels(ctx.run_id, ctx.round) if p["accepted"]
     }
-    pool, images, rejected = load_images([it for it in round_pool(ctx) if it.item_id in labels])
+    from mmupt_core.rounds.guard import held_out_types
+
+    held = held_out_types(cfg, ctx.run_id)  # label-free: the probe's per-type verdicts
+    chosen = [it for it in round_pool(ctx) if it.item_id in labels]
+    if held:
+        kept = [it for it in chosen if (it.meta or {}).get("type") not in held]
+        log.warning(
+            "%s round %d: %d item(s) of type %s held out of training (the probe's verdict on them stops)",
+            ctx.run_id,
+            ctx.round,
+            len(chosen) - len(kept),
+            ", ".join(sorted(held)),
+        )
+        chosen = kept
+    pool, images, rejected = load_images(chosen)
     truth = hidden_answers(cfg, pool) if cfg.training.reward == "ground_truth" else {}
     if not pool:
         # Nothing passed the filters: no pseudo-label, no update. The round carries its checkpoint forward.

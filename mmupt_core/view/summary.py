@@ -52,6 +52,9 @@ class RoundSummary:
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
     guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
+    held_types: tuple[
+        str, ...
+    ] = ()  # round 0: question types the probe's per-type verdicts kept out of training
 
     @property
     def labelled(self) -> str | None:
@@ -106,7 +109,11 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     if probe and out and out[0].round == 0:
         out[0].probe = ProbeResult.from_metrics(probe)
         trained = any(s.round >= 1 for s in out if s.checkpoint is not None)
-        out[0].guard_stopped = out[0].probe.stops and not trained and not guard.get("go_on_anyway")
+        by_type = out[0].probe.by_type
+        stops = all(r.stops for r in by_type.values()) if len(by_type) >= 2 else out[0].probe.stops
+        out[0].guard_stopped = stops and not trained and not guard.get("go_on_anyway")
+        if len(by_type) >= 2 and not stops and not guard.get("go_on_anyway"):
+            out[0].held_types = tuple(sorted(t for t, r in by_type.items() if r.stops))
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
         s.min_agreement_change = guard.get("min_agreement_change")
@@ -188,7 +195,12 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
         parts.append(f"pseudo-labels {100 * plab:.0f}% right in the last round (diagnostic, hidden answers)")
     if last.stop is not None:
         parts.append("the stopping signal says " + ("stop" if last.stop else "go on"))
-    if zero is not None and zero.probe is not None and zero.probe.stops:
+    if zero is not None and zero.held_types:
+        said = ", ".join(f"{t} '{zero.probe.by_type[t].kind}'" for t in zero.held_types)
+        parts.append(
+            f"questions of type {', '.join(zero.held_types)} were held out of training (the probe said {said})"
+        )
+    elif zero is not None and zero.probe is not None and zero.probe.stops and not zero.probe.by_type:
         parts.append(f"the probe had said '{zero.probe.kind}' and the run went on anyway")
     held = next(
         (s for s in summaries if s.round > last.round and s.checkpoint is None and s.agreement is not None),
