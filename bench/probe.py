@@ -174,7 +174,30 @@ def render(data: dict) -> str:
             f"{cells['majority_vote'][0]} | {cells['majority_vote'][1]} | {cells['ground_truth'][0]} | "
             f"{cells['ground_truth'][1]} | {hit} |"
         )
-    lines += ["", f"Hits: {hits} of {total} worlds with outcomes.", "", "## The worlds", ""]
+    lines += ["", f"Hits: {hits} of {total} worlds with outcomes (overall verdicts).", ""]
+    type_hits = type_total = 0
+    per_type_lines = []
+    for w in WORLDS:
+        v, r = data["verdicts"].get(w["name"]), data["outcomes"].get(w["name"], {}).get("majority_vote")
+        if v is None or r is None:
+            continue
+        last = r["rounds"][str(max(int(k) for k in r["rounds"]))]
+        for t, kind in sorted(v["by_type"].items()):
+            g = last[f"world_eval.greedy_acc/{t}"] - r["base"][f"greedy_acc/{t}"]
+            ok = (g < GAIN) if kind in ("little to teach", "may harm") else (g >= GAIN)
+            type_hits += ok
+            type_total += 1
+            per_type_lines.append(
+                f"- `{w['name']}` {t}: {kind}; UPT greedy Δ {g:+.3f}: {'hit' if ok else 'MISS'}"
+            )
+    if per_type_lines:
+        lines += [
+            f"Per question type, the same rule: {type_hits} hits of {type_total}.",
+            "",
+            *per_type_lines,
+            "",
+        ]
+    lines += ["## The worlds", ""]
     lines += [f"- `{w['name']}`: {w['why']}. Overrides: `{' '.join(w['overrides'])}`." for w in WORLDS]
     lines += ["", "## The probe's numbers", ""]
     for name, v in data["verdicts"].items():
