@@ -11,6 +11,9 @@ BENCHES = [
     ["micro"],
     ["bootstrap", "--seeds", "0", "1", "2"],
     ["upt", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
+    ["recipe", "--run", "recipe-framedsft40-lr3e-5", "recipe-framedsft40-default"],
+    # verdicts are recorded once, before any training; outcomes at the default recipe's learning rate
+    ["probe", "--verdicts", "--outcomes", "--set", "training.lr=3e-5"],
     ["synthesis", "--seeds", "0", "1", "2"],
     ["orchestration"],
 ]
