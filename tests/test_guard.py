@@ -40,17 +40,22 @@ def test_a_may_harm_verdict_stops_before_round_1_unless_the_config_goes_on():
     assert guard_stop(cfg, "teach") is None
 
 
+def _steps(ran: list, first: int) -> Steps:
+    """Driver steps that only record which rounds ran (`first`: the round prepare says to start at)."""
+    return Steps(
+        prepare=lambda *a: first,
+        setup=lambda c, r: ran.append("setup") if first > 1 else None,
+        round=lambda c, r, k: ran.append(k),
+        announce=lambda c, r, k: None,
+    )
+
+
 def test_the_driver_runs_no_round_after_a_stop_and_the_verdict_says_why():
     cfg = load_config("conf/tiny.yaml")
     store = Store(store_path(cfg))
     _base(store, "stopped", HARM)
     ran = []
-    steps = Steps(
-        prepare=lambda *a: 1,
-        setup=lambda c, r: None,
-        round=lambda c, r, k: ran.append(k),
-        announce=lambda c, r, k: None,
-    )
+    steps = _steps(ran, first=1)
     run_rounds(cfg, 3, "stopped", steps=steps)
     assert ran == []
     text = verdict(round_summaries(store, "stopped"))
@@ -69,12 +74,7 @@ def test_a_branch_is_never_stopped_by_the_probe():
     store = Store(store_path(cfg))
     _base(store, "parent", HARM)
     ran = []
-    steps = Steps(
-        prepare=lambda *a: 2,  # a branch from round 1 starts at round 2
-        setup=lambda c, r: ran.append("setup"),
-        round=lambda c, r, k: ran.append(k),
-        announce=lambda c, r, k: None,
-    )
+    steps = _steps(ran, first=2)  # a branch from round 1 starts at round 2
     run_rounds(cfg, 3, "parent", steps=steps)
     assert ran == [2, 3]
 

@@ -31,10 +31,7 @@ def held_out_types(config: RunConfig, run_id: str) -> set[str]:
     if config.guard.go_on_anyway:
         return set()
     probe = stored_probe(Context(config, run_id, 0))
-    if probe is None or len(probe.by_type) < 2:
-        return set()
-    stopped = {t for t, r in probe.by_type.items() if r.stops}
-    return stopped if len(stopped) < len(probe.by_type) else set()
+    return probe.held_types if probe is not None else set()
 
 
 def guard_stop(config: RunConfig, run_id: str) -> str | None:
@@ -46,12 +43,7 @@ def guard_stop(config: RunConfig, run_id: str) -> str | None:
     if any(c["round"] >= 1 for c in ctx.store.lineage(run_id)):
         return None
     probe = stored_probe(ctx)
-    if probe is None:
-        return None
-    if len(probe.by_type) >= 2:
-        if not all(r.stops for r in probe.by_type.values()):
-            return None
-    elif not probe.stops:
+    if probe is None or not probe.stops_run:
         return None
     return (
         f"stopped before round 1 by the label-free probe ({probe.kind}): {probe.verdict}; "

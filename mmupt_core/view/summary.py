@@ -109,11 +109,9 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     if probe and out and out[0].round == 0:
         out[0].probe = ProbeResult.from_metrics(probe)
         trained = any(s.round >= 1 for s in out if s.checkpoint is not None)
-        by_type = out[0].probe.by_type
-        stops = all(r.stops for r in by_type.values()) if len(by_type) >= 2 else out[0].probe.stops
-        out[0].guard_stopped = stops and not trained and not guard.get("go_on_anyway")
-        if len(by_type) >= 2 and not stops and not guard.get("go_on_anyway"):
-            out[0].held_types = tuple(sorted(t for t, r in by_type.items() if r.stops))
+        go_on = bool(guard.get("go_on_anyway"))
+        out[0].guard_stopped = out[0].probe.stops_run and not trained and not go_on
+        out[0].held_types = () if go_on else tuple(sorted(out[0].probe.held_types))
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
         s.min_agreement_change = guard.get("min_agreement_change")

@@ -59,8 +59,21 @@ class ProbeResult:
 
     @property
     def stops(self) -> bool:
-        """Whether this verdict stops a run before round 1 (unless guard.go_on_anyway)."""
+        """Whether this verdict, on its own questions, says not to train them."""
         return self.kind in STOPPING
+
+    @property
+    def stops_run(self) -> bool:
+        """Whether the run stops before round 1 (unless guard.go_on_anyway): with several question types, only
+        when every type's verdict stops (the others are held out of training instead)."""
+        if len(self.by_type) >= 2:
+            return all(r.stops for r in self.by_type.values())
+        return self.stops
+
+    @property
+    def held_types(self) -> set[str]:
+        """Question types to hold out of training: those whose verdict stops, when the run itself goes on."""
+        return set() if self.stops_run else {t for t, r in self.by_type.items() if r.stops}
 
     @property
     def verdict(self) -> str:
