@@ -89,7 +89,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
     out["ideal"] = chain.ideal_gap(
         [route_answers[it.item_id] for it in pool],
         [hidden[it.item_id] for it in pool],
-        world.route_weights(cfg.world),
+        [world.route_weights(cfg.world, scenes[it.item_id]) for it in pool],
         k,
         cfg.voting.tie_break,
         seed=seed,

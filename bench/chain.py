@@ -37,21 +37,22 @@ def route_of(text: str) -> str | None:
 def ideal_gap(
     route_answers: Sequence[Sequence[str]],
     truths: Sequence[str],
-    weights: Sequence[float],
+    weights: Sequence[Sequence[float]],
     k: int,
     tie_break: str = "none",
     repeats: int = 20,
     seed: int = 0,
 ) -> dict[str, float]:
     """Link 1, from the generator alone: greedy takes the most likely route; maj@k votes over k routes drawn
-    with the route prior (a tie gives no label, which counts as wrong), averaged over `repeats` draws."""
+    with the route prior (a tie gives no label, which counts as wrong), averaged over `repeats` draws. Weights
+    are per item (a prior that leans away from an item's framed panel differs by item)."""
     rng = random.Random(seed)
-    greedy_route = max(range(len(weights)), key=lambda v: weights[v])
-    greedy = sum(ra[greedy_route] == t for ra, t in zip(route_answers, truths, strict=True)) / len(truths)
+    data = list(zip(route_answers, truths, weights, strict=True))
+    greedy = sum(ra[max(range(len(w)), key=lambda v, w=w: w[v])] == t for ra, t, w in data) / len(truths)
     hits = 0
     for _ in range(repeats):
-        for ra, t in zip(route_answers, truths, strict=True):
-            votes = [ra[v] for v in rng.choices(range(len(weights)), weights=weights, k=k)]
+        for ra, t, w in data:
+            votes = [ra[v] for v in rng.choices(range(len(w)), weights=w, k=k)]
             hits += vote(votes, tie_break=tie_break).label == t
     maj = hits / (repeats * len(truths))
     return {"greedy": greedy, f"maj@{k}": maj, "gap": maj - greedy}

@@ -46,7 +46,7 @@ class ModelConfig(_Section):
         return self
 
 
-_WORLD_FIELDS_ADDED_LATER = {"frame_noise", "count_share", "sft_panel_noise"}
+_WORLD_FIELDS_ADDED_LATER = {"frame_noise", "count_share", "sft_panel_noise", "sft_frame_weight"}
 _UNIFORM5 = [0.2, 0.2, 0.2, 0.2, 0.2]
 # Named worlds (`world.variant`): each sets the keys below unless the config sets them itself. Measured link by
 # link in bench/results/bootstrap.md; what UPT and its controls do on each is in bench/results/.
@@ -118,6 +118,9 @@ class WorldConfig(_Section):
     # panels make reading the named panel the only way to fit the first SFT: with 5-10% noise everywhere the base
     # read the panels' consensus whatever panel it named (bench/results/bootstrap.md, designs framed, framed-10).
     sft_panel_noise: float | None = Field(default=None, ge=0, le=1)
+    # The first SFT takes the framed panel's route this many times as often as route_prior says (None: 1): a base
+    # that already leans away from the frame, item by item, so that the lean is there for training to strengthen.
+    sft_frame_weight: float | None = Field(default=None, ge=0)
     # the share of count questions (the rest ask a colour); None: half and half
     count_share: float | None = Field(default=None, ge=0, le=1)
     # how a count route reads its panel: "transcribe" lists the panel's colours, then counts; "direct" answers

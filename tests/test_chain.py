@@ -16,15 +16,18 @@ def test_ideal_gap_counts_ties_as_no_label():
     # two routes, equal prior: greedy takes route 0; 2 votes split 1-1 half the time (a tie: no label)
     routes = [["x", "y"]] * 10
     truth = ["y"] * 10
-    out = ideal_gap(routes, truth, [0.5, 0.5], k=2, repeats=200, seed=0)
+    out = ideal_gap(routes, truth, [[0.5, 0.5]] * 10, k=2, repeats=200, seed=0)
     assert out["greedy"] == 0.0
     assert out["maj@2"] == pytest.approx(0.25, abs=0.05)  # both votes on route 1
     # a favourite route that is wrong, outvoted by three reliable ones
     routes = [["x", "y", "y", "y"]] * 10
-    out = ideal_gap(routes, ["y"] * 10, [0.28, 0.24, 0.24, 0.24], k=8, repeats=50)
+    out = ideal_gap(routes, ["y"] * 10, [[0.28, 0.24, 0.24, 0.24]] * 10, k=8, repeats=50)
     assert out["greedy"] == 0.0 and out["maj@8"] > 0.8 and out["gap"] == out["maj@8"]
     # ... unless the favourite is sampled so often that its votes (all alike) win ties and pluralities
-    assert ideal_gap(routes, ["y"] * 10, [0.4, 0.2, 0.2, 0.2], k=8, repeats=50)["maj@8"] < 0.7
+    assert ideal_gap(routes, ["y"] * 10, [[0.4, 0.2, 0.2, 0.2]] * 10, k=8, repeats=50)["maj@8"] < 0.7
+    # per-item weights: greedy avoids the wrong route on the items whose prior leans away from it
+    lean = [[0.28, 0.24, 0.24, 0.24]] * 5 + [[0.1, 0.3, 0.3, 0.3]] * 5
+    assert ideal_gap(routes, ["y"] * 10, lean, k=8, repeats=50)["greedy"] == 0.5
 
 
 def test_route_advantages_follow_the_majority():

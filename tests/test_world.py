@@ -207,3 +207,14 @@ def test_sft_panel_noise_changes_the_sft_split_only(tmp_path):
         assert all(c != t for p in meta["panels"] for c, t in zip(p, meta["colours"], strict=True))
     for split in ("eval", "pool"):
         assert (a / f"{split}.jsonl").read_text() == (b / f"{split}.jsonl").read_text()
+
+
+def test_sft_frame_weight_leans_each_item_away_from_its_frame():
+    cfg = WorldConfig(frame_noise=1.0, route_prior=[0.28, 0.18, 0.18, 0.18, 0.18], sft_frame_weight=0.5)
+    assert world.route_weights(cfg, {"framed": 0}) == [0.14, 0.18, 0.18, 0.18, 0.18]
+    assert world.route_weights(cfg, {"framed": 3})[3] == 0.09
+    # no frame on the item, or no weight set: the route prior as it is
+    assert world.route_weights(cfg, {}) == cfg.route_prior
+    assert world.route_weights(cfg.model_copy(update={"sft_frame_weight": None}), {"framed": 0}) == cfg.route_prior
+    # a base built before the knob existed keeps its cache key
+    assert "sft_frame_weight" not in WorldConfig().cache_payload()

@@ -253,6 +253,7 @@ class SFTPools:
     routes: list[list[Encoded]]
     describe: list[list[Encoded]]
     synthesis: list[Encoded]
+    route_weights: list[list[float]]  # per item: how often the first SFT takes each of its routes
 
 
 def encode_pools(config: RunConfig, encoder: Encoder, world_path: Path, rng: random.Random) -> SFTPools:
@@ -260,23 +261,23 @@ def encode_pools(config: RunConfig, encoder: Encoder, world_path: Path, rng: ran
     module = world.kind(config.world)
     grammar = [q.text for q in world.all_questions(config.world)]
     suffix, first = config.sampling.prompt_suffix, config.model.image_first
-    routes, describe, synthesis = [], [], []
+    routes, describe, synthesis, weights = [], [], [], []
     for it in items:
         img, meta = images[it.item_id], metas[it.item_id]
         msgs = build_messages(it.question, suffix, first)
         routes.append([encoder.encode(Example(img, msgs, r)) for r in meta["routes"]])
+        weights.append(world.route_weights(config.world, meta))
         scene_texts = [module.describe(meta, v) for v in range(len(meta["routes"]))]
         describe.append([encoder.encode(Example(img, text_messages(p, first), t)) for p, t in scene_texts])
         synthesis.append(
             encoder.encode(synthesis_example(img, it.question, grammar, rng, config.synthesis, first))
         )
-    return SFTPools(routes, describe, synthesis)
+    return SFTPools(routes, describe, synthesis, weights)
 
 
 def sample_encoded(pools: SFTPools, config: RunConfig, rng: random.Random, n: int) -> list[Encoded]:
     """n examples: routes by the world's route prior, descriptions of a random panel, synthesis."""
     bc = config.bootstrap
-    weights = world.route_weights(config.world)
     out = []
     for _ in range(n):
         k = rng.randrange(len(pools.routes))
@@ -286,7 +287,7 @@ def sample_encoded(pools: SFTPools, config: RunConfig, rng: random.Random, n: in
         elif draw < bc.synthesis_fraction + bc.describe_fraction:
             out.append(rng.choice(pools.describe[k]))
         else:
-            out.append(rng.choices(pools.routes[k], weights=weights)[0])
+            out.append(rng.choices(pools.routes[k], weights=pools.route_weights[k])[0])
     return out
 
 

@@ -41,9 +41,16 @@ def route_names(cfg: WorldConfig) -> list[str]:
     return [module.ROUTE_PREFIX.format(name=n) for n in names]
 
 
-def route_weights(cfg: WorldConfig) -> list[float]:
-    """How often the first SFT takes each route (the base's habits)."""
-    return list(cfg.route_prior) if cfg.kind == "panels" else [1.0] * len(views.VIEW_NAMES)
+def route_weights(cfg: WorldConfig, meta: dict | None = None) -> list[float]:
+    """How often the first SFT takes each route (the base's habits), for one item's scene meta when given: the
+    framed panel's route is weighted by world.sft_frame_weight."""
+    if cfg.kind != "panels":
+        return [1.0] * len(views.VIEW_NAMES)
+    weights = list(cfg.route_prior)
+    framed = (meta or {}).get("framed")
+    if framed is not None and cfg.sft_frame_weight is not None:
+        weights[framed] *= cfg.sft_frame_weight
+    return weights
 
 
 def all_questions(cfg: WorldConfig | None = None) -> list[Question]:
