@@ -46,7 +46,13 @@ class ModelConfig(_Section):
         return self
 
 
-_WORLD_FIELDS_ADDED_LATER = {"frame_noise", "count_share", "sft_panel_noise", "sft_frame_weight"}
+_WORLD_FIELDS_ADDED_LATER = {
+    "frame_noise",
+    "count_share",
+    "sft_panel_noise",
+    "sft_frame_weight",
+    "frame_width",
+}
 _UNIFORM5 = [0.2, 0.2, 0.2, 0.2, 0.2]
 # Named worlds (`world.variant`): each sets the keys below unless the config sets them itself. Measured link by
 # link in bench/results/bootstrap.md; what UPT and its controls do on each is in bench/results/.
@@ -114,6 +120,9 @@ class WorldConfig(_Section):
     # One panel per scene, chosen at random, is framed in white and draws each colour wrong with this chance
     # instead of its panel_noise: an item-level, visible cue of which route not to trust. None: no frame.
     frame_noise: float | None = Field(default=None, ge=0, le=1)
+    # the frame's outline in px inside each 28-px cell (None: 2). At 2 px the base never learned where the frame
+    # is ("Which panel is framed?" at chance after a first SFT with 10% such examples: bench/results/bootstrap.md)
+    frame_width: int | None = Field(default=None, ge=1, le=12)
     # The sft split's noise on every panel (the framed one keeps frame_noise); None: panel_noise. Noisy labelled
     # panels make reading the named panel the only way to fit the first SFT: with 5-10% noise everywhere the base
     # read the panels' consensus whatever panel it named (bench/results/bootstrap.md, designs framed, framed-10).
@@ -175,6 +184,9 @@ class BootstrapConfig(_Section):
     synthesis_fraction: float = Field(default=0.1, ge=0, le=1)
     # perception curriculum: "Describe panel C." -> "red blue blue." examples among the SFT batches
     describe_fraction: float = Field(default=0.3, ge=0, le=1)
+    # "Which panel is framed?" -> "Panel C." examples (framed worlds): the frame located in the base's own features,
+    # where its choice of route can read it (0: none)
+    frame_fraction: float = Field(default=0.0, ge=0, le=1)
     # The bootstrap usually runs alone, where 2 threads take 0.20 s/step against 0.33 s for 1 on 2 cores.
     threads: int = Field(default=2, ge=1)
 

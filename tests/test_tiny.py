@@ -99,3 +99,26 @@ def test_labels_cover_only_the_answer():
     batch = bootstrap.collate(proc, [ex])
     labelled = batch["input_ids"][0][batch["labels"][0] != -100]
     assert tok.decode(labelled) == "View A: 2 circles. \\boxed{2}<|im_end|>"
+
+
+def test_frame_examples_join_the_first_sft_only_when_asked(tmp_path):
+    from mmupt_core.config import load_config
+
+    cfg = load_config(None, ["world.n_sft=6", "world.n_pool=2", "world.n_eval=2", "world.frame_noise=1.0"])
+    path = world.build_world(cfg.world, tmp_path)
+    enc = bootstrap.Encoder(tiny.build_processor(tiny.build_tokenizer()))
+    rng = random.Random(0)
+    off = bootstrap.encode_pools(cfg, enc, path, rng)
+    assert off.frame == [None] * 6
+    asked = cfg.model_copy(update={"bootstrap": cfg.bootstrap.model_copy(update={"frame_fraction": 1.0})})
+    on = bootstrap.encode_pools(asked, enc, path, rng)
+    tok = enc.processor.tokenizer
+    targets = {tok.decode(e.input_ids[e.labels != -100]) for e in on.frame}
+    framed = {f"Panel {'ABCDE'[m['framed']]}.<|im_end|>" for m in world.load_metas(path, "sft").values()}
+    assert targets == framed
+    # with synthesis and descriptions off, every example is a frame example
+    only = asked.bootstrap.model_copy(update={"synthesis_fraction": 0.0, "describe_fraction": 0.0})
+    picked = bootstrap.sample_encoded(on, asked.model_copy(update={"bootstrap": only}), rng, 20)
+    assert all(any(e is f for f in on.frame) for e in picked)
+    # a knob at its default leaves the cache key of bases built before it as it was
+    assert bootstrap.bootstrap_key(asked) != bootstrap.bootstrap_key(cfg)

@@ -173,6 +173,13 @@ def test_a_framed_panel_is_drawn_in_white_and_takes_the_frame_noise():
     for r in range(5):
         corner = img.getpixel((0, r * cell))
         assert (corner == (255, 255, 255)) == (r == scene.framed)
+    # world.frame_width thickens the outline (2 px unless set)
+    def white(image, x):
+        return image.getpixel((x, scene.framed * cell + cell // 2)) == (255, 255, 255)
+
+    assert white(img, 1) and not white(img, 3)
+    thick = world_panels.render(scene, random.Random(1), cfg.model_copy(update={"frame_width": 4}))
+    assert white(thick, 3) and not white(thick, 5)
     # the clean control frames a panel too, with no wrong colours anywhere
     clean = world_panels.make_scene(random.Random(2), cfg, clean=True)
     assert clean.framed is not None and all(p == clean.colours for p in clean.panels)
@@ -215,6 +222,9 @@ def test_sft_frame_weight_leans_each_item_away_from_its_frame():
     assert world.route_weights(cfg, {"framed": 3})[3] == 0.09
     # no frame on the item, or no weight set: the route prior as it is
     assert world.route_weights(cfg, {}) == cfg.route_prior
-    assert world.route_weights(cfg.model_copy(update={"sft_frame_weight": None}), {"framed": 0}) == cfg.route_prior
+    assert (
+        world.route_weights(cfg.model_copy(update={"sft_frame_weight": None}), {"framed": 0})
+        == cfg.route_prior
+    )
     # a base built before the knob existed keeps its cache key
     assert "sft_frame_weight" not in WorldConfig().cache_payload()

@@ -48,8 +48,11 @@ class Example:
 def bootstrap_key(config: RunConfig) -> str:
     payload = {
         "world": config.world.cache_payload(),
-        # threads change speed, not the result
-        "bootstrap": config.bootstrap.model_dump(mode="json", exclude={"threads"}),
+        # threads change speed, not the result; knobs added later stay out of the key at their default
+        "bootstrap": config.bootstrap.model_dump(
+            mode="json",
+            exclude={"threads"} | ({"frame_fraction"} if not config.bootstrap.frame_fraction else set()),
+        ),
         "suffix": config.sampling.prompt_suffix,
         "image_first": config.model.image_first,
         "version": 3,
@@ -254,6 +257,7 @@ class SFTPools:
     describe: list[list[Encoded]]
     synthesis: list[Encoded]
     route_weights: list[list[float]]  # per item: how often the first SFT takes each of its routes
+    frame: list[Encoded | None]  # per item: where its frame is (None: no frame)
 
 
 def encode_pools(config: RunConfig, encoder: Encoder, world_path: Path, rng: random.Random) -> SFTPools:
@@ -261,18 +265,22 @@ def encode_pools(config: RunConfig, encoder: Encoder, world_path: Path, rng: ran
     module = world.kind(config.world)
     grammar = [q.text for q in world.all_questions(config.world)]
     suffix, first = config.sampling.prompt_suffix, config.model.image_first
-    routes, describe, synthesis, weights = [], [], [], []
+    routes, describe, synthesis, weights, frame = [], [], [], [], []
     for it in items:
         img, meta = images[it.item_id], metas[it.item_id]
         msgs = build_messages(it.question, suffix, first)
         routes.append([encoder.encode(Example(img, msgs, r)) for r in meta["routes"]])
         weights.append(world.route_weights(config.world, meta))
+        where = module.frame_example(meta) if config.bootstrap.frame_fraction else None
+        frame.append(
+            None if where is None else encoder.encode(Example(img, text_messages(where[0], first), where[1]))
+        )
         scene_texts = [module.describe(meta, v) for v in range(len(meta["routes"]))]
         describe.append([encoder.encode(Example(img, text_messages(p, first), t)) for p, t in scene_texts])
         synthesis.append(
             encoder.encode(synthesis_example(img, it.question, grammar, rng, config.synthesis, first))
         )
-    return SFTPools(routes, describe, synthesis, weights)
+    return SFTPools(routes, describe, synthesis, weights, frame)
 
 
 def sample_encoded(pools: SFTPools, config: RunConfig, rng: random.Random, n: int) -> list[Encoded]:
@@ -286,6 +294,8 @@ def sample_encoded(pools: SFTPools, config: RunConfig, rng: random.Random, n: in
             out.append(pools.synthesis[k])
         elif draw < bc.synthesis_fraction + bc.describe_fraction:
             out.append(rng.choice(pools.describe[k]))
+        elif draw < bc.synthesis_fraction + bc.describe_fraction + bc.frame_fraction and pools.frame[k]:
+            out.append(pools.frame[k])
         else:
             out.append(rng.choices(pools.routes[k], weights=pools.route_weights[k])[0])
     return out

@@ -77,7 +77,7 @@ def generate_split(
     out = []
     for k in range(n):
         scene, q = module.make_example(rng, cfg, clean)
-        data = png(module.render(scene, rng))
+        data = png(module.render(scene, rng, cfg))
         meta = module.scene_meta(scene, q, cfg)
         name = f"{split}-{k:05d}.png"
         (image_dir / name).write_bytes(data)

@@ -130,8 +130,20 @@ def describe(meta: dict, panel: int) -> tuple[str, str]:
     return f"Describe panel {PANEL_NAMES[panel]}.", transcript(meta["panels"][panel]) + "."
 
 
-def render(scene: PanelScene, rng: random.Random) -> Image.Image:
+FRAME_PROMPT = "Which panel is framed?"
+
+
+def frame_example(meta: dict) -> tuple[str, str] | None:
+    """A perception-curriculum example of where the frame is (bootstrap.frame_fraction): (prompt, target), or
+    None for a scene with no frame."""
+    if meta.get("framed") is None:
+        return None
+    return FRAME_PROMPT, f"Panel {PANEL_NAMES[meta['framed']]}."
+
+
+def render(scene: PanelScene, rng: random.Random, cfg: WorldConfig | None = None) -> Image.Image:
     """One row of cells per panel; panels differ in background grey; each shape keeps its column."""
+    frame_width = (cfg.frame_width if cfg else None) or 2
     n = len(scene.panels)
     img = Image.new("RGB", (CELL * len(SHAPES), CELL * n))
     draw = ImageDraw.Draw(img)
@@ -146,7 +158,9 @@ def render(scene: PanelScene, rng: random.Random) -> Image.Image:
             # a white outline around every cell of the row, so each of its image tokens sees the frame
             for c in range(len(SHAPES)):
                 x0, y0 = c * CELL, r * CELL
-                draw.rectangle([x0, y0, x0 + CELL - 1, y0 + CELL - 1], outline=(255, 255, 255), width=2)
+                draw.rectangle(
+                    [x0, y0, x0 + CELL - 1, y0 + CELL - 1], outline=(255, 255, 255), width=frame_width
+                )
     return img
 
 

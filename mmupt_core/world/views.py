@@ -147,8 +147,9 @@ def route_text(scene: Scene, q: Question, view: int, route: str = "bag") -> str:
     return f"{head} {tail} \\boxed{{{abs(a - b)}}}"
 
 
-def render(scene: Scene, rng: random.Random) -> Image.Image:
-    """Draw the three views side by side, with per-view jitter in size, position and colour."""
+def render(scene: Scene, rng: random.Random, cfg: WorldConfig | None = None) -> Image.Image:
+    """Draw the three views side by side, with per-view jitter in size, position and colour (cfg: unused, the
+    interface panels.render has)."""
     img = Image.new("RGB", (VIEW_PX * len(scene.cells), CELL))
     draw = ImageDraw.Draw(img)
     for v, cells in enumerate(scene.cells):
@@ -181,6 +182,11 @@ def make_example(rng: random.Random, cfg: WorldConfig, clean: bool = False) -> t
     """A scene, then a question about it (the generator's order since the first version of this world)."""
     scene = make_scene(rng, cfg, clean)
     return scene, make_question(rng)
+
+
+def frame_example(meta: dict) -> None:
+    """Views are never framed (bootstrap.frame_fraction has nothing to teach here)."""
+    return None
 
 
 def describe(meta: dict, view: int) -> tuple[str, str]:
