@@ -63,11 +63,8 @@ def sweep(cfg, checkpoint: str) -> dict[str, float]:
     }
 
 
-def one_run(job: tuple) -> dict:
-    """(base seed, UPT seed, reward, rounds, overrides, bench name[, light]); light skips the temperature sweeps
-    and greedy-route counts (the probe bench needs only the rounds)."""
-    base_seed, upt_seed, reward, rounds, overrides, name, *rest = job
-    light = bool(rest and rest[0])
+def run_config(base_seed: int, upt_seed: int, reward: str, overrides: list[str], name: str):
+    """(run id, config) of one bench run; its store is its own DuckDB file."""
     # another bench name gets its own run ids, so it never resumes the default bench's stores
     prefix = "" if name == "upt" else f"{name}-"
     run_id = f"{prefix}{reward}-b{base_seed}-u{upt_seed}"
@@ -85,6 +82,15 @@ def one_run(job: tuple) -> dict:
             *overrides,
         ],
     )
+    return run_id, cfg
+
+
+def one_run(job: tuple) -> dict:
+    """(base seed, UPT seed, reward, rounds, overrides, bench name[, light]); light skips the temperature sweeps
+    and greedy-route counts (the probe bench needs only the rounds)."""
+    base_seed, upt_seed, reward, rounds, overrides, name, *rest = job
+    light = bool(rest and rest[0])
+    run_id, cfg = run_config(base_seed, upt_seed, reward, overrides, name)
     wall, per_round, store = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "train", "probe"))
     base_ck = store.checkpoint(run_id, 0)["path"]
     final_ck = store.last_checkpoint(run_id)["path"]
