@@ -2,7 +2,8 @@
 
 For each run of a `bench.upt` result (bench/results/<name>.json, framed worlds), every round's checkpoint is
 sampled on eval: the share of sampled routes (T = 1, 8 per question) and of greedy routes that read the framed
-panel, and how often greedy "Which panel is framed?" is right. A base that took its routes uniformly reads the
+panel, what those framed routes answer (the panel's wrong answer, or the truth: the model looked past the
+panel it named), and how often greedy "Which panel is framed?" is right. A base that took its routes uniformly reads the
 frame on 1/panels of its samples; a model that learned to distrust it, on fewer. Results go to
 bench/results/<name>-frame.{json,md}.
 
@@ -20,12 +21,14 @@ from mmupt_core.model.backend import make_sampler
 from mmupt_core.model.sampling import Request, SamplingParams, requests_for
 from mmupt_core.prompts import text_messages
 from mmupt_core.rounds.context import Context
+from mmupt_core.voting.answers import extract_answer
 from mmupt_core.world import builder as world
 from mmupt_core.world.panels import FRAME_PROMPT, PANEL_NAMES, frame_example
 
 
 def frame_shares(cfg, checkpoint: str, n_items: int, seed: int = 5) -> dict[str, float]:
-    """On the first n_items of eval: framed-route share of sampled and of greedy routes, frame located."""
+    """On the first n_items of eval: framed-route share of sampled and of greedy routes, what the framed routes
+    answer, frame located."""
     from PIL import Image
 
     wpath = world.world_path(cfg)
@@ -34,9 +37,22 @@ def frame_shares(cfg, checkpoint: str, n_items: int, seed: int = 5) -> dict[str,
     sampler = make_sampler(cfg, checkpoint)
     framed = [f"Panel {PANEL_NAMES[metas[it.item_id]['framed']]}" for it in items]
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
-    # the route is named in the first tokens; a few suffice
-    greedy = sampler.sample(reqs, SamplingParams(max_tokens=4))
-    sampled = sampler.sample(reqs, SamplingParams(8, 1.0, 1.0, 4, seed))
+    mt = cfg.sampling.max_tokens
+    greedy = sampler.sample(reqs, SamplingParams(max_tokens=mt))
+    sampled = sampler.sample(reqs, SamplingParams(8, 1.0, 1.0, mt, seed))
+    # what a route that names the framed panel answers, where that panel's answer is not the truth: the panel's
+    # answer (it read what it named) or the truth (it looked past the panel it named)
+    read = past = 0
+    for s, it, f in zip(sampled, items, framed, strict=True):
+        meta = metas[it.item_id]
+        panel_says = meta["route_answers"][meta["framed"]]
+        if panel_says == it.answer:
+            continue
+        for c in s.completions:
+            if route_of(c.text) == f:
+                got = extract_answer(c.text, it.choices)
+                read += got == panel_says
+                past += got == it.answer
     asks = [
         Request(
             it.item_id,
@@ -55,6 +71,8 @@ def frame_shares(cfg, checkpoint: str, n_items: int, seed: int = 5) -> dict[str,
             route_of(s.completions[0].text) == f for s, f in zip(greedy, framed, strict=True)
         )
         / len(items),
+        "frame_read": read / max(1, read + past),
+        "frame_looked_past": past / max(1, read + past),
         "frame_located": sum(
             s.completions[0].text.strip() == frame_example(metas[it.item_id])[1]
             for s, it in zip(located, items, strict=True)
@@ -96,8 +114,9 @@ def render(name: str, out: list[dict], n_items: int) -> str:
         "",
         f"First {n_items} eval questions, each round's checkpoint (round 0 is the base). Written by `bench/frame.py`.",
         "",
-        "| reward, seed | sampled routes on the frame | greedy route on the frame | frame located |",
-        "|---|---|---|---|",
+        "| reward, seed | sampled routes on the frame | greedy route on the frame | of those sampled, answer the truth "
+        "(not the panel) | frame located |",
+        "|---|---|---|---|---|",
     ]
     for r in out:
         rounds = {int(k): v for k, v in r["rounds"].items()}
@@ -107,7 +126,7 @@ def render(name: str, out: list[dict], n_items: int) -> str:
 
         lines.append(
             f"| {r['reward']} s{r['upt_seed']} | {series('sampled_on_frame')} | {series('greedy_on_frame')} | "
-            f"{series('frame_located')} |"
+            f"{series('frame_looked_past')} | {series('frame_located')} |"
         )
     return "\n".join(lines) + "\n"
 
