@@ -286,7 +286,7 @@ def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) ->
         ]
     lines += controls(runs, rounds)
     lines.append(
-        f"Wall per run: {_ms([r['wall_s'] for r in runs], False)} s (2 runs in parallel, 1 thread each)."
+        f"Wall per run: {_ms([r['wall_s'] for r in runs], False)} s (runs side by side on 2 cores, 1 thread each)."
     )
     return "\n".join(lines) + "\n"
 
@@ -306,7 +306,17 @@ def main() -> None:
         action="store_true",
         help="redo the base's temperature sweep (config grid), then re-render",
     )
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="NAME",
+        help="join these results (runs on the same base and overrides) into --name, then render it",
+    )
     args = ap.parse_args()
+    if args.merge:
+        merged = [r for name in args.merge for r in json.loads((RESULTS / f"{name}.json").read_text())]
+        (RESULTS / f"{args.name}.json").write_text(json.dumps(merged, indent=1, default=str))
+        args.from_json = True
     if args.resweep:
         runs = json.loads((RESULTS / f"{args.name}.json").read_text())
         cfg = load_config(
