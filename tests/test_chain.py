@@ -93,7 +93,14 @@ def test_probe_gives_a_verdict_per_question_type_and_stores_it():
 def test_frame_report_lists_each_round_per_run():
     from bench.frame import render
 
-    shares = {"sampled_on_frame": 0.2, "greedy_on_frame": 0.19, "frame_looked_past": 0.07, "frame_located": 0.8}
+    shares = {
+        "sampled_on_frame": 0.2,
+        "greedy_on_frame": 0.19,
+        "frame_looked_past": 0.07,
+        "frame_located": 0.8,
+    }
     later = {**shares, "sampled_on_frame": 0.05, "frame_looked_past": 0.5}
-    text = render("arm", [{"reward": "ground_truth", "upt_seed": 0, "rounds": {"0": shares, "3": later}}], 300)
+    text = render(
+        "arm", [{"reward": "ground_truth", "upt_seed": 0, "rounds": {"0": shares, "3": later}}], 300
+    )
     assert "| ground_truth s0 | 0.200 → 0.050 | 0.190 → 0.190 | 0.070 → 0.500 | 0.800 → 0.800 |" in text

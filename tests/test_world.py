@@ -173,6 +173,7 @@ def test_a_framed_panel_is_drawn_in_white_and_takes_the_frame_noise():
     for r in range(5):
         corner = img.getpixel((0, r * cell))
         assert (corner == (255, 255, 255)) == (r == scene.framed)
+
     # world.frame_width thickens the outline (2 px unless set)
     def white(image, x):
         return image.getpixel((x, scene.framed * cell + cell // 2)) == (255, 255, 255)
