@@ -65,27 +65,6 @@ def describe_accuracy(sampler, cfg, clean_path: Path, max_tokens: int) -> float:
     return hits / total
 
 
-def frame_accuracy(sampler, clean_path: Path) -> float:
-    """Share of clean-control images where greedy "Which panel is framed?" names the framed panel: whether the
-    base can see the cue at all (chance is 1 / panels; a base whose first SFT never asked is at chance or worse)."""
-    from PIL import Image
-
-    from mmupt_core.world.panels import FRAME_PROMPT, frame_example
-
-    items = world.load_split(clean_path, "eval")
-    metas = world.load_metas(clean_path, "eval")
-    reqs = [
-        Request(it.item_id, Image.open(it.image).convert("RGB"), text_messages(FRAME_PROMPT, False))
-        for it in items
-    ]
-    sets = sampler.sample(reqs, SamplingParams(max_tokens=6))
-    hits = [
-        s.completions[0].text.strip() == frame_example(metas[it.item_id])[1]
-        for s, it in zip(sets, items, strict=True)
-    ]
-    return sum(hits) / len(hits)
-
-
 def one_seed(seed: int, overrides: list[str]) -> dict:
     import torch
 
@@ -128,7 +107,12 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
     out["clean"] = {key: v for key, v in clean_metrics.items() if key.startswith("greedy_acc")}
     out["describe_cell_acc"] = describe_accuracy(sampler, cfg, clean_path, 48)
     if cfg.world.frame_noise is not None:
-        out["frame_located"] = frame_accuracy(sampler, clean_path)
+        out["frame_located"] = chain.frame_located(
+            sampler,
+            world.load_split(clean_path, "eval"),
+            world.load_metas(clean_path, "eval"),
+            cfg.model.image_first,
+        )
     # 3. route fidelity
     pool_req = requests_for(pool, suffix, cfg.model.image_first)
     out["forced_routes"] = chain.forced_routes(

@@ -112,3 +112,24 @@ def forced_routes(
         "items_with_2plus_wrong_routes": multi,
         "wrong_routes_agree": agree / multi if multi else None,
     }
+
+
+def frame_located(sampler, items, metas: dict[str, dict], image_first: bool) -> float:
+    """Share of items (framed scenes) where greedy "Which panel is framed?" names the framed panel: whether the
+    model can see the cue at all (chance is 1 / panels)."""
+    from PIL import Image
+
+    from mmupt_core.model.sampling import Request, SamplingParams
+    from mmupt_core.prompts import text_messages
+    from mmupt_core.world.panels import FRAME_PROMPT, frame_example
+
+    reqs = [
+        Request(it.item_id, Image.open(it.image).convert("RGB"), text_messages(FRAME_PROMPT, image_first))
+        for it in items
+    ]
+    sets = sampler.sample(reqs, SamplingParams(max_tokens=6))
+    hits = [
+        s.completions[0].text.strip() == frame_example(metas[it.item_id])[1]
+        for s, it in zip(sets, items, strict=True)
+    ]
+    return sum(hits) / len(hits)

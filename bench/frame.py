@@ -15,22 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench.chain import route_of
+from bench.chain import frame_located, route_of
 from bench.upt import RESULTS, run_config
 from mmupt_core.model.backend import make_sampler
-from mmupt_core.model.sampling import Request, SamplingParams, requests_for
-from mmupt_core.prompts import text_messages
+from mmupt_core.model.sampling import SamplingParams, requests_for
 from mmupt_core.rounds.context import Context
 from mmupt_core.voting.answers import extract_answer
 from mmupt_core.world import builder as world
-from mmupt_core.world.panels import FRAME_PROMPT, PANEL_NAMES, frame_example
+from mmupt_core.world.panels import PANEL_NAMES
 
 
 def frame_shares(cfg, checkpoint: str, n_items: int, seed: int = 5) -> dict[str, float]:
     """On the first n_items of eval: framed-route share of sampled and of greedy routes, what the framed routes
     answer, frame located."""
-    from PIL import Image
-
     wpath = world.world_path(cfg)
     items = world.load_split(wpath, "eval")[:n_items]
     metas = world.load_metas(wpath, "eval")
@@ -53,15 +50,6 @@ def frame_shares(cfg, checkpoint: str, n_items: int, seed: int = 5) -> dict[str,
                 got = extract_answer(c.text, it.choices)
                 read += got == panel_says
                 past += got == it.answer
-    asks = [
-        Request(
-            it.item_id,
-            Image.open(it.image).convert("RGB"),
-            text_messages(FRAME_PROMPT, cfg.model.image_first),
-        )
-        for it in items
-    ]
-    located = sampler.sample(asks, SamplingParams(max_tokens=6))
     return {
         "sampled_on_frame": sum(
             route_of(c.text) == f for s, f in zip(sampled, framed, strict=True) for c in s.completions
@@ -71,13 +59,8 @@ def frame_shares(cfg, checkpoint: str, n_items: int, seed: int = 5) -> dict[str,
             route_of(s.completions[0].text) == f for s, f in zip(greedy, framed, strict=True)
         )
         / len(items),
-        "frame_read": read / max(1, read + past),
         "frame_looked_past": past / max(1, read + past),
-        "frame_located": sum(
-            s.completions[0].text.strip() == frame_example(metas[it.item_id])[1]
-            for s, it in zip(located, items, strict=True)
-        )
-        / len(items),
+        "frame_located": frame_located(sampler, items, metas, cfg.model.image_first),
     }
 
 
