@@ -64,10 +64,10 @@ def test_probe_says_may_harm_when_the_greedy_answer_wins_the_vote_on_balance():
     samples = [["1"] * 5 + ["2", "3", "4"]] * 8 + [["7"] * 6 + ["1"] * 2] * 2
     r = summarize_probe(greedy, samples, k=8)
     assert r.confident_differs == 0.2 and r.greedy_advantage > 0
-    assert r.kind == "may harm" and "sharpen" in r.verdict and r.stops
+    assert r.kind == "may harm" and "sharpen" in r.verdict and r.stops()
     # greedy's answer loses wherever it is sampled: the vote pushes away from it
     losing = summarize_probe(["1"] * 10, [["1", "2"] + ["3"] * 6] * 2 + [["5"] * 8] * 8, k=8)
-    assert losing.greedy_advantage < 0 and losing.kind == "something to teach" and not losing.stops
+    assert losing.greedy_advantage < 0 and losing.kind == "something to teach" and not losing.stops()
     # stores written before the measure existed read back without it
     old = {k: v for k, v in r.metrics().items() if k != "greedy_advantage"}
     assert ProbeResult.from_metrics(old).greedy_advantage is None

@@ -10,6 +10,8 @@ from mmupt_core.store.rows import StageRecord
 from mmupt_core.view.summary import round_summaries, verdict
 from mmupt_core.voting.probe import summarize_probe
 
+# the guard as shipped for any world but the default's (conf/tiny.yaml goes on past "may harm" on its own world)
+STRICT = ["guard.go_on_anyway=false"]
 # the vote mostly backs greedy's answer (greedy advantage > 0.1): "may harm"
 HARM = summarize_probe(["1"] * 10, [["1"] * 5 + ["2", "3", "4"]] * 8 + [["7"] * 6 + ["1"] * 2] * 2, k=8)
 # confident majorities that differ from greedy and beat it: "something to teach"
@@ -27,7 +29,7 @@ def _base(store: Store, run_id: str, probe, config_json: str = "{}") -> None:
 
 
 def test_a_may_harm_verdict_stops_before_round_1_unless_the_config_goes_on():
-    cfg = load_config("conf/tiny.yaml")
+    cfg = load_config("conf/tiny.yaml", STRICT)
     store = Store(store_path(cfg))
     _base(store, "harm", HARM)
     assert HARM.kind == "may harm"
@@ -51,7 +53,7 @@ def _steps(ran: list, first: int) -> Steps:
 
 
 def test_the_driver_runs_no_round_after_a_stop_and_the_verdict_says_why():
-    cfg = load_config("conf/tiny.yaml")
+    cfg = load_config("conf/tiny.yaml", STRICT)
     store = Store(store_path(cfg))
     _base(store, "stopped", HARM)
     ran = []
@@ -70,7 +72,7 @@ def test_the_driver_runs_no_round_after_a_stop_and_the_verdict_says_why():
 
 
 def test_a_branch_is_never_stopped_by_the_probe():
-    cfg = load_config("conf/tiny.yaml")
+    cfg = load_config("conf/tiny.yaml", STRICT)
     store = Store(store_path(cfg))
     _base(store, "parent", HARM)
     ran = []
@@ -140,7 +142,7 @@ def test_the_consolidation_guard_stops_before_training_on_an_update_that_lowered
     from mmupt_core.rounds.driver import should_stop
     from mmupt_core.rounds.guard import consolidation_stop
 
-    cfg = load_config("conf/tiny.yaml")
+    cfg = load_config("conf/tiny.yaml", STRICT)
     assert cfg.guard.min_agreement_change == -0.02  # on by default
     store = Store(store_path(cfg))
     store.ensure_run("c", "h", dump_config(cfg))
@@ -172,8 +174,8 @@ def test_types_whose_verdict_stops_are_held_out_of_training_and_the_run_stops_on
     greedy = ["red"] * 10 + ["1"] * 10
     samples = [["blue"] * 6 + ["red"] * 2] * 10 + [["1"] * 5 + ["2", "3", "0"]] * 10
     mixed = summarize_probe(greedy, samples, k=8, types=["colour"] * 10 + ["count"] * 10)
-    assert mixed.by_type["colour"].kind == "something to teach" and mixed.by_type["count"].stops
-    cfg = load_config("conf/tiny.yaml")
+    assert mixed.by_type["colour"].kind == "something to teach" and mixed.by_type["count"].stops()
+    cfg = load_config("conf/tiny.yaml", STRICT)
     store = Store(store_path(cfg))
     _base(store, "mixed", mixed, dump_config(cfg))
     assert guard_stop(cfg, "mixed") is None
@@ -190,3 +192,35 @@ def test_types_whose_verdict_stops_are_held_out_of_training_and_the_run_stops_on
     )
     _base(store, "both", both, dump_config(cfg))
     assert guard_stop(cfg, "both") and held_out_types(cfg, "both") == set()
+
+
+def test_go_on_anyway_may_name_the_verdicts_it_goes_past():
+    from mmupt_core.rounds.guard import held_out_types
+
+    little = summarize_probe(["1"] * 10, [["1"] * 8] * 10, k=8)
+    assert little.kind == "little to teach"
+    past_harm = load_config("conf/tiny.yaml", ['guard.go_on_anyway=["may harm"]'])
+    store = Store(store_path(past_harm))
+    _base(store, "h2", HARM)
+    _base(store, "l2", little)
+    assert guard_stop(past_harm, "h2") is None
+    reason = guard_stop(past_harm, "l2")
+    assert reason and "little to teach" in reason
+    # per type: only the verdicts still stopping hold a type out
+    colour = [["red"] * 5 + ["blue", "green", "pink"]] * 8 + [["blue"] * 6 + ["red"] * 2] * 2
+    mixed = summarize_probe(
+        ["red"] * 10 + ["2"] * 10, colour + [["2"] * 8] * 10, k=8, types=["colour"] * 10 + ["count"] * 10
+    )
+    assert mixed.by_type["colour"].kind == "may harm" and mixed.by_type["count"].kind == "little to teach"
+    _base(store, "m2", mixed, dump_config(past_harm))
+    assert guard_stop(past_harm, "m2") is None and held_out_types(past_harm, "m2") == {"count"}
+    assert held_out_types(load_config("conf/tiny.yaml", STRICT), "m2") == set()  # both stop: the run does
+    _round(store, "m2", 1, 0.8, 0.65)
+    assert round_summaries(store, "m2")[0].held_types == ("count",)
+    # a verdict that is not one of the probe's is a config error that names the field
+    import pytest
+
+    from mmupt_core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="guard.go_on_anyway"):
+        load_config("conf/tiny.yaml", ['guard.go_on_anyway=["maybe"]'])

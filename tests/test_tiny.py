@@ -122,3 +122,15 @@ def test_frame_examples_join_the_first_sft_only_when_asked(tmp_path):
     assert all(any(e is f for f in on.frame) for e in picked)
     # a knob at its default leaves the cache key of bases built before it as it was
     assert bootstrap.bootstrap_key(asked) != bootstrap.bootstrap_key(cfg)
+
+
+def test_frame_fraction_stays_out_of_the_key_where_no_scene_has_a_frame():
+    from mmupt_core.config import load_config
+
+    for world_keys in (["world.variant=route-switch"], ["world.variant=views"]):
+        off = load_config(None, world_keys)
+        on = load_config(None, [*world_keys, "bootstrap.frame_fraction=0.2"])
+        assert bootstrap.bootstrap_key(on) == bootstrap.bootstrap_key(off)
+    framed = load_config(None, ["world.variant=framed-colour"])
+    asked = load_config(None, ["world.variant=framed-colour", "bootstrap.frame_fraction=0.2"])
+    assert bootstrap.bootstrap_key(asked) != bootstrap.bootstrap_key(framed)

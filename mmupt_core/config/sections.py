@@ -178,8 +178,9 @@ class GuardConfig(Section):
     decides whether rounds run, not what a stage computes, so it is left out of the config hash: a run stopped by
     the guard resumes with go_on_anyway=true without redoing its base."""
 
-    # "little to teach" and "may harm" stop a run before round 1 unless this is true
-    go_on_anyway: bool = False
+    # "little to teach" and "may harm" stop a run before round 1 unless this is true, or a list that names the
+    # verdict (then the other one still stops it)
+    go_on_anyway: bool | list[Literal["little to teach", "may harm"]] = False
     # Label-free. Before round k >= 2 trains: the pool's mean agreement under round k's votes (the model round
     # k-1 trained) minus round k-1's. Majority-vote training that fits its labels raises agreement; where it fell
     # by more than this the update was not consolidating the majority (framed world: agreement 0.707 -> 0.672

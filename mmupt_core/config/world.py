@@ -29,6 +29,21 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
         "frame_noise": 1.0,
         "sft_panel_noise": 0.4,
     },
+    # The default. `framed` with a frame the base can see (4 px; it locates it on 0.8 of clean images) and colour
+    # questions only: count questions transcribe a panel before counting, and sampling each transcribed colour at
+    # T = 1 put their sampled accuracy 0.11 below greedy, where no real model sits; every noisy reward lost on them.
+    # Route A a little favoured (0.28), so that greedy decoding takes one route; the first SFT takes the framed
+    # panel's route 0.75 times as often. Wants bootstrap.frame_fraction (conf/tiny.yaml sets 0.2).
+    "framed-colour": {
+        "kind": "panels",
+        "panel_noise": [0.1] * 5,
+        "route_prior": [0.28, 0.18, 0.18, 0.18, 0.18],
+        "frame_noise": 1.0,
+        "sft_panel_noise": 0.4,
+        "frame_width": 4,
+        "sft_frame_weight": 0.75,
+        "count_share": 0.0,
+    },
     # the earlier default: the favourite route (A) reads the noisiest panel; UPT's gain is greedy's first token
     "route-switch": {
         "kind": "panels",

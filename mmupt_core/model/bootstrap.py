@@ -46,12 +46,16 @@ class Example:
 
 
 def bootstrap_key(config: RunConfig) -> str:
+    # Frame examples exist only where scenes have a frame: elsewhere frame_fraction changes nothing, and stays out
+    # of the key, so the other worlds' bases keep theirs under a config that sets it for the framed ones.
+    w = config.world
+    no_frame_examples = not config.bootstrap.frame_fraction or w.kind != "panels" or w.frame_noise is None
     payload = {
-        "world": config.world.cache_payload(),
-        # threads change speed, not the result; knobs added later stay out of the key at their default
+        "world": w.cache_payload(),
+        # threads change speed, not the result (the same weights at 1 and 2 threads); knobs added later stay out
+        # of the key at their default
         "bootstrap": config.bootstrap.model_dump(
-            mode="json",
-            exclude={"threads"} | ({"frame_fraction"} if not config.bootstrap.frame_fraction else set()),
+            mode="json", exclude={"threads"} | ({"frame_fraction"} if no_frame_examples else set())
         ),
         "suffix": config.sampling.prompt_suffix,
         "image_first": config.model.image_first,

@@ -6,7 +6,7 @@ labelled dev set (evaluation.dev_items) fell more than guard.max_dev_drop below 
 
 
 A "little to teach" or "may harm" verdict (mmupt_core/voting/probe.py) stops the run after round 0 unless the
-config sets `guard.go_on_anyway`; the run keeps its base, probe and scores, and resuming it with the setting on
+config sets `guard.go_on_anyway` (true, or a list naming that verdict); the run keeps its base, probe and scores, and resuming it with the setting on
 trains from there without redoing them (the guard is outside the config hash). Branched runs and runs that have
 already trained past round 1 are never stopped by the probe.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
-from mmupt_core.voting.probe import ProbeResult
+from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 GO_ON = "guard.go_on_anyway=true"
 
@@ -27,23 +27,25 @@ def stored_probe(ctx: Context) -> ProbeResult | None:
 
 def held_out_types(config: RunConfig, run_id: str) -> set[str]:
     """Question types left out of training: those whose own probe verdict stops, when another type may train
-    (where types differ, one type's collapse hides in the overall mean). Empty with guard.go_on_anyway."""
-    if config.guard.go_on_anyway:
+    (where types differ, one type's collapse hides in the overall mean); guard.go_on_anyway lets them train."""
+    stopping = stopping_verdicts(config.guard.go_on_anyway)
+    if not stopping:
         return set()
     probe = stored_probe(Context(config, run_id, 0))
-    return probe.held_types if probe is not None else set()
+    return probe.held_types(stopping) if probe is not None else set()
 
 
 def guard_stop(config: RunConfig, run_id: str) -> str | None:
     """Why the run must stop before round 1, in words, or None when it may train. With several question types
     the run stops only when every type's verdict stops (the others are held out of training instead)."""
-    if config.guard.go_on_anyway:
+    stopping = stopping_verdicts(config.guard.go_on_anyway)
+    if not stopping:
         return None
     ctx = Context(config, run_id, 0)
     if any(c["round"] >= 1 for c in ctx.store.lineage(run_id)):
         return None
     probe = stored_probe(ctx)
-    if probe is None or not probe.stops_run:
+    if probe is None or not probe.stops_run(stopping):
         return None
     return (
         f"stopped before round 1 by the label-free probe ({probe.kind}): {probe.verdict}; "

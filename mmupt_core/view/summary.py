@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import yaml
 
 from mmupt_core.store.db import Store
-from mmupt_core.voting.probe import ProbeResult
+from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 # (header, field) of the compact table
 COLUMNS = (
@@ -109,9 +109,9 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     if probe and out and out[0].round == 0:
         out[0].probe = ProbeResult.from_metrics(probe)
         trained = any(s.round >= 1 for s in out if s.checkpoint is not None)
-        go_on = bool(guard.get("go_on_anyway"))
-        out[0].guard_stopped = out[0].probe.stops_run and not trained and not go_on
-        out[0].held_types = () if go_on else tuple(sorted(out[0].probe.held_types))
+        stopping = stopping_verdicts(guard.get("go_on_anyway"))
+        out[0].guard_stopped = out[0].probe.stops_run(stopping) and not trained
+        out[0].held_types = tuple(sorted(out[0].probe.held_types(stopping)))
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
         s.min_agreement_change = guard.get("min_agreement_change")
@@ -198,7 +198,7 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
         parts.append(
             f"questions of type {', '.join(zero.held_types)} were held out of training (the probe said {said})"
         )
-    elif zero is not None and zero.probe is not None and zero.probe.stops and not zero.probe.by_type:
+    elif zero is not None and zero.probe is not None and zero.probe.stops() and not zero.probe.by_type:
         parts.append(f"the probe had said '{zero.probe.kind}' and the run went on anyway")
     held = next(
         (s for s in summaries if s.round > last.round and s.checkpoint is None and s.agreement is not None),

@@ -32,6 +32,13 @@ SHARPENS = 0.10
 STOPPING = ("little to teach", "may harm")
 
 
+def stopping_verdicts(go_on_anyway: bool | list[str] | None) -> tuple[str, ...]:
+    """The verdicts that still stop a run under guard.go_on_anyway: all, none (true), or all but those listed."""
+    if go_on_anyway is True:
+        return ()
+    return tuple(k for k in STOPPING if k not in (go_on_anyway or ()))
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     n: int
@@ -57,23 +64,23 @@ class ProbeResult:
             return "may harm"
         return "something to teach"
 
-    @property
-    def stops(self) -> bool:
-        """Whether this verdict, on its own questions, says not to train them."""
-        return self.kind in STOPPING
+    def stops(self, stopping: tuple[str, ...] = STOPPING) -> bool:
+        """Whether this verdict, on its own questions, says not to train them (stopping: the verdicts that stop,
+        stopping_verdicts(guard.go_on_anyway))."""
+        return self.kind in stopping
 
-    @property
-    def stops_run(self) -> bool:
-        """Whether the run stops before round 1 (unless guard.go_on_anyway): with several question types, only
-        when every type's verdict stops (the others are held out of training instead)."""
+    def stops_run(self, stopping: tuple[str, ...] = STOPPING) -> bool:
+        """Whether the run stops before round 1: with several question types, only when every type's verdict
+        stops (the others are held out of training instead)."""
         if len(self.by_type) >= 2:
-            return all(r.stops for r in self.by_type.values())
-        return self.stops
+            return all(r.stops(stopping) for r in self.by_type.values())
+        return self.stops(stopping)
 
-    @property
-    def held_types(self) -> set[str]:
+    def held_types(self, stopping: tuple[str, ...] = STOPPING) -> set[str]:
         """Question types to hold out of training: those whose verdict stops, when the run itself goes on."""
-        return set() if self.stops_run else {t for t, r in self.by_type.items() if r.stops}
+        if self.stops_run(stopping):
+            return set()
+        return {t for t, r in self.by_type.items() if r.stops(stopping)}
 
     @property
     def verdict(self) -> str:
