@@ -204,6 +204,11 @@ def test_go_on_anyway_may_name_the_verdicts_it_goes_past():
     _base(store, "h2", HARM)
     _base(store, "l2", little)
     assert guard_stop(past_harm, "h2") is None
+    from mmupt_core.rounds.guard import gone_past
+
+    assert "goes past the probe's 'may harm'" in gone_past(past_harm, HARM)
+    assert gone_past(load_config("conf/tiny.yaml", STRICT), HARM) is None  # it stops instead
+    assert gone_past(past_harm, TEACH) is None  # nothing to go past
     reason = guard_stop(past_harm, "l2")
     assert reason and "little to teach" in reason
     # per type: only the verdicts still stopping hold a type out

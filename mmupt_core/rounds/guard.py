@@ -53,6 +53,13 @@ def guard_stop(config: RunConfig, run_id: str) -> str | None:
     )
 
 
+def gone_past(config: RunConfig, probe: ProbeResult) -> str | None:
+    """A line for the terminal when the probe's verdict would stop the run and the config goes past it."""
+    if not probe.stops_run() or probe.stops_run(stopping_verdicts(config.guard.go_on_anyway)):
+        return None
+    return f"the config goes past the probe's '{probe.kind}' (guard.go_on_anyway): the rounds train anyway"
+
+
 def dev_accuracy(ctx: Context) -> dict[int, float]:
     """Greedy accuracy on the labelled dev set, per round evaluated (round 0 = the base)."""
     return {

@@ -66,11 +66,12 @@ def run_stage(ctx: Context, stage: str, fn: Callable[[Context], StageRecord], *,
 def announce_round(ctx: Context) -> None:
     """A finished round's summary for whoever watches the run (events.py); round 0 also brings the probe's
     verdict. Read from the store, so a resumed run announces what it skipped too."""
-    from mmupt_core.rounds.guard import stored_probe
+    from mmupt_core.rounds.guard import gone_past, stored_probe
     from mmupt_core.view.summary import round_summaries
 
     if ctx.round == 0 and (probe := stored_probe(ctx)) is not None:
-        events.emit("note", run_id=ctx.run_id, lines=probe.lines())
+        past = gone_past(ctx.config, probe)
+        events.emit("note", run_id=ctx.run_id, lines=[*probe.lines(), *([past] if past else [])])
     rows = {s.round: s for s in round_summaries(ctx.store, ctx.run_id)}
     if ctx.round in rows:
         events.emit("round_end", run_id=ctx.run_id, round=ctx.round, summary=rows[ctx.round])
