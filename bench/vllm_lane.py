@@ -77,7 +77,7 @@ def compare(config: RunConfig, n: int = 8) -> dict[str, float]:
         if backend == "hf":
             again, _ = _timed(sampler, requests, replace(sampled, seed=sampled.seed + 1))
             runs["hf_again"] = answers(again, pool)
-        del sampler
+        sampler.close()  # the HF model's memory, or the vLLM engine's, before the next backend starts
     (hg, hs, ht), (vg, vs, vt) = runs["hf"], runs["vllm"]
     out["greedy_answer_agreement"] = statistics.mean(a[0] == b[0] for a, b in zip(hg, vg, strict=True))
     out["greedy_text_agreement"] = statistics.mean(a == b for a, b in zip(ht, vt, strict=True))

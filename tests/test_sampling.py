@@ -74,3 +74,24 @@ def test_backend_choice_without_gpu():
     assert backend.choose_backend("hf") == "hf"
     if not vllm_sampler.vllm_available():
         assert backend.choose_backend("auto") == "hf"
+
+
+def test_a_stage_closes_its_sampler_even_when_it_fails(monkeypatch):
+    """A vLLM engine left to the garbage collector keeps its worker and KV cache, and the next stage's engine
+    finds too little memory to start; so every stage's sampler is closed on the way out, error or not."""
+    closed = []
+
+    class Recording:
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(backend, "make_sampler", lambda config, checkpoint: Recording())
+    with backend.open_sampler(None, "ck") as s:
+        assert isinstance(s, Recording) and not closed
+    assert closed == [True]
+    try:
+        with backend.open_sampler(None, "ck"):
+            raise RuntimeError("stage failed")
+    except RuntimeError:
+        pass
+    assert closed == [True, True]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import torch
 from helpers import SMALL
 from PIL import Image
 
@@ -57,7 +58,8 @@ def test_vllm_expands_already_expanded_image_tokens_again(tmp_path):
     text = render_prompt(proc, Request("a", img, build_messages("How many circles?", PAPER_SUFFIX, False)))
     ids = proc(text=[text], images=[img], return_tensors="pt")["input_ids"][0].tolist()
     pads = ids.count(proc.image_token_id)
-    llm = VLLMSampler(str(tmp_path / "ck"), proc, dtype="float32", max_model_len=512).llm
+    sampler = VLLMSampler(str(tmp_path / "ck"), proc, dtype="float32", max_model_len=512)
+    llm = sampler.llm
     params = vllm_params(SamplingParams(n=1, temperature=0, top_p=1, max_tokens=4, seed=0))
     as_text, as_ids = llm.generate(
         [
@@ -69,12 +71,59 @@ def test_vllm_expands_already_expanded_image_tokens_again(tmp_path):
     )
     assert pads > 1 and len(as_text.prompt_token_ids) == len(ids)
     assert len(as_ids.prompt_token_ids) == len(ids) + pads - 1
+    # close() stops the engine's processes now, not whenever the garbage collector gets to them
+    assert _engine_processes()
+    del llm
+    sampler.close()
+    assert not _engine_processes(timeout=30)
 
 
-def test_grpo_with_trl_colocated_vllm_runs_on_cpu(tmp_path, monkeypatch):
+def _engine_processes(timeout: float = 0) -> list:
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for p in psutil.Process().children(recursive=True):
+            try:
+                if p.name().startswith("VLLM") and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.5)
+
+
+def _keep_linear_weights(layer, remove_weight: bool) -> None:
+    """vLLM's own fallback for CPUs without oneDNN: the layer multiplies by its weight as loaded."""
+    layer.cpu_linear = torch.nn.functional.linear
+
+
+@pytest.fixture
+def colocated_engine():
+    """What TRL's colocate mode leaves in this process, undone: the torch.distributed variables it writes into
+    os.environ (a later test's subprocess would inherit them and bind the same MASTER_PORT) and the process
+    group its in-process engine holds."""
+    saved = dict(os.environ)
+    yield
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_grpo_with_trl_colocated_vllm_runs_on_cpu(tmp_path, monkeypatch, colocated_engine):
     """TRL's colocate mode builds vllm.SamplingParams(**generation_kwargs): with the rollout's suppressed tokens
-    as a logit bias (not `suppress_tokens`, which vLLM's strict struct rejects) a real GRPO step runs."""
+    as a logit bias (not `suppress_tokens`, which vLLM's strict struct rejects) a real GRPO step runs.
+
+    Where vLLM's CPU build packs a linear layer's weight for oneDNN it drops the original (an empty Parameter
+    without a weight_loader), so TRL's weight sync into the live engine cannot work on that CPU: the test runs
+    vLLM's unpacked fallback, which CPUs without oneDNN take anyway. GPUs keep their weights."""
     import test_train
+    import vllm.model_executor.layers.utils as vllm_layer_utils
 
     from mmupt_core.config import TrainingConfig
     from mmupt_core.model import tiny, train
@@ -83,6 +132,7 @@ def test_grpo_with_trl_colocated_vllm_runs_on_cpu(tmp_path, monkeypatch):
 
     _, tok = test_train._two_answer_model(tmp_path)
     monkeypatch.setattr(train, "grpo_args", partial(train.grpo_args, use_vllm=True))
+    monkeypatch.setattr(vllm_layer_utils, "dispatch_cpu_unquantized_gemm", _keep_linear_weights)
     img = Image.new("RGB", (252, 84), (100, 100, 150))
     items = [TrainItem(f"i{k}", img, "How many circles are there?", "3") for k in range(2)]
     tc = TrainingConfig(
@@ -117,7 +167,9 @@ def test_two_rounds_through_the_flow_with_vllm_resume_after_a_kill():
     from mmupt_core.rounds.context import Context
     from mmupt_core.rounds.runner import ROUND_STAGES
 
-    env = dict(os.environ)
+    # as from a user's shell: no torch.distributed rank or rendezvous of an earlier test's making
+    dist_vars = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"}
+    env = {k: v for k, v in os.environ.items() if k not in dist_vars}
     home = Path(env["MMUPT_HOME"])
     proc = _flow("v", 2, env, pause="train:before:2")
     deadline = time.monotonic() + 1500

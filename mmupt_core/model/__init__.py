@@ -9,7 +9,7 @@
   under `accelerate launch`, so it is imported from its module, not from here
 """
 
-from mmupt_core.model.backend import choose_backend, make_sampler
+from mmupt_core.model.backend import choose_backend, make_sampler, open_sampler
 from mmupt_core.model.sampling import (
     Completion,
     HFSampler,
@@ -31,5 +31,6 @@ __all__ = [
     "choose_backend",
     "load_images",
     "make_sampler",
+    "open_sampler",
     "requests_for",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -86,3 +88,14 @@ def make_sampler(config: RunConfig, checkpoint: str):
         batch_size=config.sampling.batch_size,
         suppress_token_ids=tiny.suppressed_token_ids(processor.tokenizer),
     )
+
+
+@contextmanager
+def open_sampler(config: RunConfig, checkpoint: str) -> Iterator:
+    """`make_sampler` for one stage: the sampler is closed when the stage is done with it, so that one stage's
+    vLLM engine never holds the memory the next stage's engine needs."""
+    sampler = make_sampler(config, checkpoint)
+    try:
+        yield sampler
+    finally:
+        sampler.close()

@@ -105,6 +105,9 @@ class SamplingParams:
 class Sampler(Protocol):
     def sample(self, requests: Sequence[Request], params: SamplingParams) -> list[SampleSet]: ...
 
+    def close(self) -> None:
+        """Free what the sampler holds (a vLLM engine holds its KV cache and worker processes until closed)."""
+
 
 def load_image(path: str) -> Image.Image:
     with Image.open(path) as im:
@@ -199,3 +202,6 @@ class HFSampler:
                 out[i].completions.extend([c] * (n if greedy else 1))
             events.progress(min(start + self.batch_size, len(flat)), len(flat), "generations")
         return out
+
+    def close(self) -> None:
+        """Nothing held outside this process's memory: the model goes with the last reference to it."""

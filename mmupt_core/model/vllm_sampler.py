@@ -3,6 +3,7 @@ imported only when this backend is built)."""
 
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import importlib.util
 from collections.abc import Sequence
@@ -59,7 +60,22 @@ class VLLMSampler:
             **llm_kwargs,
         )
 
+    def close(self) -> None:
+        """Stop the engine now. Left to the garbage collector, an engine outlives its stage: its worker process
+        and KV cache (most of a GPU, or VLLM_CPU_KVCACHE_SPACE on a CPU) stay taken, and the next stage's engine
+        finds too little memory to start."""
+        llm, self.llm = self.llm, None
+        if llm is None:
+            return
+        llm.llm_engine.engine_core.shutdown()
+        del llm
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
     def sample(self, requests: Sequence[Request], params: SamplingParams) -> list[SampleSet]:
+        if self.llm is None:
+            raise RuntimeError("VLLMSampler.sample after close(): its engine is stopped")
         results = self.llm.generate(
             vllm_inputs(self.processor, requests),
             vllm_params(params, self.suppress_token_ids),

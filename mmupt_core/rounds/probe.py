@@ -22,7 +22,7 @@ from PIL import Image
 
 from mmupt_core.config import RunConfig
 from mmupt_core.data.items import Item
-from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.backend import open_sampler
 from mmupt_core.model.sampling import PROBE_SEED_OFFSET, Request, Sampler, SamplingParams, requests_for
 from mmupt_core.voting.answers import extract_answer
 from mmupt_core.voting.probe import (  # re-exported: the probe's numbers live with the vote
@@ -74,4 +74,5 @@ def probe_checkpoint(
     items = sorted(items, key=lambda it: it.item_id)
     requests = requests_for(items, config.sampling.prompt_suffix, config.model.image_first, images)
     params = SamplingParams.votes(config, offset=PROBE_SEED_OFFSET)
-    return run_probe(make_sampler(config, checkpoint), items, requests, params)
+    with open_sampler(config, checkpoint) as sampler:
+        return run_probe(sampler, items, requests, params)

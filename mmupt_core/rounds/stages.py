@@ -20,7 +20,7 @@ import torch
 from mmupt_core import events
 from mmupt_core.config import RunConfig
 from mmupt_core.model import tiny
-from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.backend import open_sampler
 from mmupt_core.model.bootstrap import run_bootstrap
 from mmupt_core.model.sampling import (
     ANSWERABILITY_SEED_OFFSET,
@@ -127,25 +127,25 @@ def synthesize_stage(ctx: Context) -> StageRecord:
     _set_threads(cfg)
     parents, images, rejected = load_images(stored_pool(ctx))
     ck = current_checkpoint(ctx)
-    sampler = make_sampler(cfg, ck["path"])
     previous = ctx.store.pseudo_labels(ctx.run_id, ctx.round - 1) if ctx.round > 1 else []
     labels = {p["item_id"]: p["label"] for p in previous if p["accepted"]}
     seed = SamplingParams.votes(cfg, ctx.round, SYNTHESIS_SEED_OFFSET).seed
-    cands = synthesis.generate(
-        sampler, parents, sc, image_first=cfg.model.image_first, seed=seed, labels=labels, images=images
-    )
     existing: dict[str, list[str]] = {}
     for it in parents + [it for it in synthetic_items(ctx) if it.meta.get("round", ctx.round) < ctx.round]:
         existing.setdefault(it.image, []).append(it.question)
-    synthesis.text_filters(cands, sc, existing, ctx.round, ck["path"])
-    synthesis.answerability(
-        sampler,
-        cands,
-        cfg.voting,
-        SamplingParams.votes(cfg, ctx.round, ANSWERABILITY_SEED_OFFSET),
-        suffix=cfg.sampling.prompt_suffix,
-        image_first=cfg.model.image_first,
-    )
+    with open_sampler(cfg, ck["path"]) as sampler:
+        cands = synthesis.generate(
+            sampler, parents, sc, image_first=cfg.model.image_first, seed=seed, labels=labels, images=images
+        )
+        synthesis.text_filters(cands, sc, existing, ctx.round, ck["path"])
+        synthesis.answerability(
+            sampler,
+            cands,
+            cfg.voting,
+            SamplingParams.votes(cfg, ctx.round, ANSWERABILITY_SEED_OFFSET),
+            suffix=cfg.sampling.prompt_suffix,
+            image_first=cfg.model.image_first,
+        )
     accepted = [c for c in cands if c.outcome == "accepted"]
     items = [item_row(c.item, filter="accepted", agreement=c.agreement) for c in accepted]
     metrics = metric_rows("synthesis", _synthesis_stats(cfg, cands, accepted), len(cands))
@@ -199,11 +199,11 @@ def sample_stage(ctx: Context) -> StageRecord:
     _set_threads(cfg)
     pool, images, rejected = load_images(round_pool(ctx))
     ck = current_checkpoint(ctx)
-    sampler = make_sampler(cfg, ck["path"])
-    sets = sampler.sample(
-        requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
-        SamplingParams.votes(cfg, ctx.round),
-    )
+    with open_sampler(cfg, ck["path"]) as sampler:
+        sets = sampler.sample(
+            requests_for(pool, cfg.sampling.prompt_suffix, cfg.model.image_first, images),
+            SamplingParams.votes(cfg, ctx.round),
+        )
     rows = {k: [] for k in ("item_id", "sample_idx", "text", "answer", "finish_reason", "n_tokens")}
     for it, s in zip(pool, sets, strict=True):
         for idx, c in enumerate(s.completions):
@@ -345,14 +345,14 @@ def evaluate_stage(ctx: Context) -> StageRecord:
     ck = ctx.store.checkpoint(ctx.run_id, ctx.round)
     if ck is None:
         raise ValueError(f"run {ctx.run_id!r} round {ctx.round}: no checkpoint; run the train stage first")
-    sampler = make_sampler(cfg, ck["path"])
     rows = []
     dev = ["world_dev"] if cfg.evaluation.dev_items else []  # labelled, apart from the held-out benchmarks
-    for name in [*cfg.evaluation.benchmarks, *dev]:
-        metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
-        n = int(metrics.pop("n"))
-        label = benchmark_label(cfg, name)
-        rows += metric_rows(label, metrics, n)
+    with open_sampler(cfg, ck["path"]) as sampler:
+        for name in [*cfg.evaluation.benchmarks, *dev]:
+            metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
+            n = int(metrics.pop("n"))
+            label = benchmark_label(cfg, name)
+            rows += metric_rows(label, metrics, n)
     return StageRecord(metrics=rows)
 
 

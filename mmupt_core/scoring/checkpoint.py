@@ -3,8 +3,10 @@ ground truth (the embedded world's held-out split, or one of the paper's benchma
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from mmupt_core.config import RunConfig
-from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.backend import open_sampler
 from mmupt_core.model.sampling import SamplingParams, load_images, requests_for
 from mmupt_core.paths import cache_dir
 from mmupt_core.scoring.evaluate import evaluate
@@ -53,17 +55,18 @@ def evaluate_checkpoint(
 ) -> dict[str, float]:
     items, answers, scorer, extract = benchmark_items(cfg, benchmark)
     items, images, _ = load_images([it for it in items if it.item_id in answers])
-    sampler = sampler or make_sampler(cfg, checkpoint)
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first, images)
-    metrics, results = evaluate(
-        sampler,
-        items,
-        reqs,
-        answers,
-        SamplingParams.evaluation(cfg, seed),
-        scorer=scorer,
-        extract=extract,
-    )
+    # a sampler handed in is the caller's to close; one built here is closed here
+    with nullcontext(sampler) if sampler is not None else open_sampler(cfg, checkpoint) as s:
+        metrics, results = evaluate(
+            s,
+            items,
+            reqs,
+            answers,
+            SamplingParams.evaluation(cfg, seed),
+            scorer=scorer,
+            extract=extract,
+        )
     if benchmark == "wemath_testmini":
         from mmupt_core.scoring.benchmarks import wemath_four_dimensional
 
