@@ -229,3 +229,34 @@ def test_go_on_anyway_may_name_the_verdicts_it_goes_past():
 
     with pytest.raises(ConfigError, match="guard.go_on_anyway"):
         load_config("conf/tiny.yaml", ['guard.go_on_anyway=["maybe"]'])
+
+
+def test_the_shipped_exception_holds_on_its_own_world_only():
+    """conf/tiny.yaml goes past "may harm" on framed-colour, where UPT gained in every seed despite it; a user who
+    switches world, changes one of its keys or brings data gets the guard back, and the terminal says why."""
+    shipped = load_config("conf/tiny.yaml")
+    assert shipped.go_on_anyway() == ["may harm"]
+    store = Store(store_path(shipped))
+    _base(store, "own", HARM)
+    assert guard_stop(shipped, "own") is None
+    for elsewhere in (["world.variant=equal-noise"], ["world.frame_width=2"], ["data.source=pool.parquet"]):
+        cfg = load_config("conf/tiny.yaml", elsewhere)
+        assert cfg.go_on_anyway() is False, elsewhere
+        reason = guard_stop(cfg, "own")
+        assert reason and "may harm" in reason and "holds on world framed-colour only" in reason
+    # `mmupt show` reads the run's stored config the same way
+    _base(store, "moved", HARM, dump_config(load_config("conf/tiny.yaml", ["world.variant=equal-noise"])))
+    assert round_summaries(store, "moved")[0].guard_stopped
+    _base(store, "stayed", HARM, dump_config(shipped))
+    assert not round_summaries(store, "stayed")[0].guard_stopped
+    # true on the command line goes past everywhere, as the stop message says
+    assert guard_stop(load_config("conf/tiny.yaml", ["world.variant=equal-noise", GO_ON_TRUE]), "own") is None
+    import pytest
+
+    from mmupt_core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown world variant 'nope'"):
+        load_config("conf/tiny.yaml", ['guard.go_on_anyway={nope: ["may harm"]}'])
+
+
+GO_ON_TRUE = "guard.go_on_anyway=true"

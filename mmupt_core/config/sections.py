@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mmupt_core.config.base import Section
+from mmupt_core.config.world import WORLD_VARIANTS
 from mmupt_core.prompts import DIRECT_SYNTHESIS_PROMPT, IN_CONTEXT_SYNTHESIS_PROMPT
 
 
@@ -173,14 +174,19 @@ class StoreConfig(Section):
     lock_backoff_s: float = Field(default=0.05, gt=0)
 
 
+Verdict = Literal["little to teach", "may harm"]
+
+
 class GuardConfig(Section):
     """What the label-free probe's verdict on the base does before round 1 (mmupt_core/rounds/probe.py). It
     decides whether rounds run, not what a stage computes, so it is left out of the config hash: a run stopped by
     the guard resumes with go_on_anyway=true without redoing its base."""
 
     # "little to teach" and "may harm" stop a run before round 1 unless this is true, or a list that names the
-    # verdict (then the other one still stops it)
-    go_on_anyway: bool | list[Literal["little to teach", "may harm"]] = False
+    # verdict (the other one still stops it), or a mapping from a world variant to such a list: then it holds on
+    # that embedded world as defined (data.source 'world', no key of the variant changed) and nowhere else, since
+    # a verdict contradicted on one world says nothing of the next one
+    go_on_anyway: bool | list[Verdict] | dict[str, list[Verdict]] = False
     # Label-free. Before round k >= 2 trains: the pool's mean agreement under round k's votes (the model round
     # k-1 trained) minus round k-1's. Majority-vote training that fits its labels raises agreement; where it fell
     # by more than this the update was not consolidating the majority (framed world: agreement 0.707 -> 0.672
@@ -189,3 +195,11 @@ class GuardConfig(Section):
     # USES LABELS. Stop after a round whose greedy accuracy on the labelled dev set (evaluation.dev_items) fell
     # more than this below the base's. None: no dev guard.
     max_dev_drop: float | None = Field(default=None, ge=0, le=1)
+
+    @field_validator("go_on_anyway")
+    @classmethod
+    def _known_worlds(cls, value):
+        unknown = [w for w in value if w not in WORLD_VARIANTS] if isinstance(value, dict) else []
+        if unknown:
+            raise ValueError(f"unknown world variant {unknown[0]!r}; known: {', '.join(WORLD_VARIANTS)}")
+        return value

@@ -128,6 +128,13 @@ class WorldConfig(Section):
             raise ValueError(f"unknown world variant {name!r}; known: {', '.join(WORLD_VARIANTS)}")
         return {**WORLD_VARIANTS[name], **data}
 
+    def is_variant(self, name: str) -> bool:
+        """Whether this is the named world as defined, no key of the variant set to something else."""
+        spec = WORLD_VARIANTS.get(name)
+        return (
+            spec is not None and self.variant == name and all(getattr(self, k) == v for k, v in spec.items())
+        )
+
     def cache_payload(self) -> dict:
         """What keys the cached world and first SFT: the resolved values, not the variant's name; fields added
         later are left out at their default (None), so worlds and bases built before they existed stay valid."""

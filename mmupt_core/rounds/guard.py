@@ -28,7 +28,7 @@ def stored_probe(ctx: Context) -> ProbeResult | None:
 def held_out_types(config: RunConfig, run_id: str) -> set[str]:
     """Question types left out of training: those whose own probe verdict stops, when another type may train
     (where types differ, one type's collapse hides in the overall mean); guard.go_on_anyway lets them train."""
-    stopping = stopping_verdicts(config.guard.go_on_anyway)
+    stopping = stopping_verdicts(config.go_on_anyway())
     if not stopping:
         return set()
     probe = stored_probe(Context(config, run_id, 0))
@@ -38,7 +38,7 @@ def held_out_types(config: RunConfig, run_id: str) -> set[str]:
 def guard_stop(config: RunConfig, run_id: str) -> str | None:
     """Why the run must stop before round 1, in words, or None when it may train. With several question types
     the run stops only when every type's verdict stops (the others are held out of training instead)."""
-    stopping = stopping_verdicts(config.guard.go_on_anyway)
+    stopping = stopping_verdicts(config.go_on_anyway())
     if not stopping:
         return None
     ctx = Context(config, run_id, 0)
@@ -47,15 +47,21 @@ def guard_stop(config: RunConfig, run_id: str) -> str | None:
     probe = stored_probe(ctx)
     if probe is None or not probe.stops_run(stopping):
         return None
+    elsewhere = ""
+    if isinstance(config.guard.go_on_anyway, dict):
+        elsewhere = (
+            f" (the config's guard.go_on_anyway holds on world {', '.join(config.guard.go_on_anyway)} only, "
+            "where it was measured)"
+        )
     return (
-        f"stopped before round 1 by the label-free probe ({probe.kind}): {probe.verdict}; "
+        f"stopped before round 1 by the label-free probe ({probe.kind}): {probe.verdict}{elsewhere}; "
         f"set {GO_ON} to train anyway"
     )
 
 
 def gone_past(config: RunConfig, probe: ProbeResult) -> str | None:
     """A line for the terminal when the probe's verdict would stop the run and the config goes past it."""
-    if not probe.stops_run() or probe.stops_run(stopping_verdicts(config.guard.go_on_anyway)):
+    if not probe.stops_run() or probe.stops_run(stopping_verdicts(config.go_on_anyway())):
         return None
     return f"the config goes past the probe's '{probe.kind}' (guard.go_on_anyway): the rounds train anyway"
 

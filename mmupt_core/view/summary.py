@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from mmupt_core.config import RunConfig
 from mmupt_core.store.db import Store
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
@@ -104,12 +105,13 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         stop = m.get(("stopping", "stop_suggested"), (None, None))[0]
         s.stop = bool(stop) if stop is not None else None
         out.append(s)
-    guard = _run_config(store, run_id).get("guard") or {}
+    config = _run_config(store, run_id)
+    guard = config.get("guard") or {}
     probe = {k: v for (b, k), (v, _) in by_round.get(0, {}).items() if b == "probe"}
     if probe and out and out[0].round == 0:
         out[0].probe = ProbeResult.from_metrics(probe)
         trained = any(s.round >= 1 for s in out if s.checkpoint is not None)
-        stopping = stopping_verdicts(guard.get("go_on_anyway"))
+        stopping = stopping_verdicts(_go_on_anyway(config))
         out[0].guard_stopped = out[0].probe.stops_run(stopping) and not trained
         out[0].held_types = tuple(sorted(out[0].probe.held_types(stopping)))
     for s in out:
@@ -129,6 +131,17 @@ def _run_config(store: Store, run_id: str) -> dict:
     )  # YAML (dump_config); older stores may hold JSON, also YAML
     config = yaml.safe_load(raw) if raw else None
     return config if isinstance(config, dict) else {}
+
+
+def _go_on_anyway(config: dict) -> bool | list[str]:
+    """The stored config's guard.go_on_anyway as it held for the run (its per-world form on that world only)."""
+    value = (config.get("guard") or {}).get("go_on_anyway")
+    if not isinstance(value, dict):
+        return value or False
+    try:
+        return RunConfig.model_validate(config).go_on_anyway()
+    except ValueError:  # a config this version no longer reads: nothing went past the probe
+        return False
 
 
 def _cell(field: str, value) -> str:
