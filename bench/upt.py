@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.common import run_and_collect
 from bench.sweep import accuracy_at
 from mmupt_core.config import load_config
-from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.backend import open_sampler
 from mmupt_core.scoring.checkpoint import evaluate_checkpoint
 from mmupt_core.world import builder as world
 from mmupt_core.world.builder import world_path
@@ -40,10 +40,11 @@ def greedy_routes(cfg, checkpoint: str) -> dict[str, float]:
     from mmupt_core.model.sampling import SamplingParams, requests_for
 
     items = world.load_split(world_path(cfg), "eval")
-    sets = make_sampler(cfg, checkpoint).sample(
-        requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first),
-        SamplingParams(max_tokens=cfg.sampling.max_tokens),
-    )
+    with open_sampler(cfg, checkpoint) as sampler:
+        sets = sampler.sample(
+            requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first),
+            SamplingParams(max_tokens=cfg.sampling.max_tokens),
+        )
     counts = Counter(route_of(s.completions[0].text) or "none" for s in sets)
     return {k: v / len(items) for k, v in counts.most_common()}
 
@@ -52,15 +53,15 @@ def sweep(cfg, checkpoint: str) -> dict[str, float]:
     items = world.load_split(world_path(cfg), "eval")
     from mmupt_core.model.sampling import requests_for
 
-    sampler = make_sampler(cfg, checkpoint)
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
     answers = {it.item_id: it.answer for it in items}
-    return {
-        str(t): accuracy_at(
-            sampler, items, reqs, answers, temperature=t, n=4, max_tokens=cfg.sampling.max_tokens, seed=11
-        )
-        for t in TEMPERATURES
-    }
+    with open_sampler(cfg, checkpoint) as sampler:
+        return {
+            str(t): accuracy_at(
+                sampler, items, reqs, answers, temperature=t, n=4, max_tokens=cfg.sampling.max_tokens, seed=11
+            )
+            for t in TEMPERATURES
+        }
 
 
 def run_config(base_seed: int, upt_seed: int, reward: str, overrides: list[str], name: str):
