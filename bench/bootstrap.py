@@ -176,6 +176,7 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
         SamplingParams(k, cfg.sampling.temperature, 1.0, mt, seed),
     )
     out["eval_seconds"] = time.perf_counter() - t0
+    sampler.close()
     return out
 
 

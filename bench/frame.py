@@ -17,7 +17,7 @@ import json
 
 from bench.chain import frame_located, route_of
 from bench.upt import RESULTS, run_config
-from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.backend import open_sampler
 from mmupt_core.model.sampling import SamplingParams, requests_for
 from mmupt_core.rounds.context import Context
 from mmupt_core.voting.answers import extract_answer
@@ -28,10 +28,14 @@ from mmupt_core.world.panels import PANEL_NAMES
 def frame_shares(cfg, checkpoint: str, n_items: int, seed: int = 5) -> dict[str, float]:
     """On the first n_items of eval: framed-route share of sampled and of greedy routes, what the framed routes
     answer, frame located."""
+    with open_sampler(cfg, checkpoint) as sampler:
+        return _frame_shares(sampler, cfg, n_items, seed)
+
+
+def _frame_shares(sampler, cfg, n_items: int, seed: int) -> dict[str, float]:
     wpath = world.world_path(cfg)
     items = world.load_split(wpath, "eval")[:n_items]
     metas = world.load_metas(wpath, "eval")
-    sampler = make_sampler(cfg, checkpoint)
     framed = [f"Panel {PANEL_NAMES[metas[it.item_id]['framed']]}" for it in items]
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
     mt = cfg.sampling.max_tokens

@@ -61,6 +61,7 @@ def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, th
     start = time.perf_counter()
     sets = sampler.sample(reqs, SamplingParams(n, 1.0, 1.0, cfg.sampling.max_tokens, 0))
     wall = time.perf_counter() - start
+    sampler.close()
     tokens = sum(c.n_tokens for s in sets for c in s.completions)
     return {
         "checkpoint": str(checkpoint),
