@@ -22,8 +22,7 @@ from mmupt_core.model.bootstrap import run_bootstrap
 from mmupt_core.model.sampling import SamplingParams, load_images, requests_for
 from mmupt_core.paths import cache_dir
 from mmupt_core.scoring.checkpoint import benchmark_items
-from mmupt_core.scoring.evaluate import evaluate
-from mmupt_core.voting.vote import vote
+from mmupt_core.scoring.evaluate import evaluate, item_scores
 from mmupt_core.world import builder as world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,14 +45,10 @@ def per_item(seed: int, overrides: list[str]) -> tuple[dict, list[dict]]:
     with open_sampler(cfg, str(ck)) as sampler:
         metrics, results = evaluate(sampler, items, reqs, answers, params, scorer=scorer, extract=extract)
     rows = []
-    for it, r in zip(items, results, strict=True):
-        v = vote(r.samples[: params.n], tie_break="none")  # as the evaluate stage's maj@k
+    for it, r in zip(items, results, strict=True):  # per question, as the evaluate stage averages them
+        row = item_scores(it, r, scorer, params.n)
         rows.append(
-            {
-                "greedy": float(scorer.score(r.greedy, it, r.answer)),
-                "sampled": sum(scorer.score(a, it, r.answer) for a in r.samples) / len(r.samples),
-                "maj": float(v.label is not None and scorer.score(v.label, it, r.answer)),
-            }
+            {"greedy": row["greedy_acc"], "sampled": row["sampled_acc"], "maj": row[f"maj@{params.n}"]}
         )
     setting = {"stage_metrics": {m: metrics[m] for m in ("greedy_acc", "sampled_acc", f"maj@{params.n}")}}
     setting |= {"seed": seed, "checkpoint": str(ck), "k": params.n, "temperature": params.temperature}

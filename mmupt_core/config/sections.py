@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mmupt_core.config.base import Section
-from mmupt_core.config.world import WORLD_VARIANTS
+from mmupt_core.config.world import known_variant
 from mmupt_core.prompts import DIRECT_SYNTHESIS_PROMPT, IN_CONTEXT_SYNTHESIS_PROMPT
 
 
@@ -199,7 +199,6 @@ class GuardConfig(Section):
     @field_validator("go_on_anyway")
     @classmethod
     def _known_worlds(cls, value):
-        unknown = [w for w in value if w not in WORLD_VARIANTS] if isinstance(value, dict) else []
-        if unknown:
-            raise ValueError(f"unknown world variant {unknown[0]!r}; known: {', '.join(WORLD_VARIANTS)}")
+        for world in value if isinstance(value, dict) else ():
+            known_variant(world)
         return value

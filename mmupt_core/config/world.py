@@ -74,6 +74,13 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+def known_variant(name: str) -> str:
+    """name, if WORLD_VARIANTS defines it; else a ValueError that lists the ones it does."""
+    if name not in WORLD_VARIANTS:
+        raise ValueError(f"unknown world variant {name!r}; known: {', '.join(WORLD_VARIANTS)}")
+    return name
+
+
 class WorldConfig(Section):
     """The embedded synthetic image world (used when model.name_or_path == 'tiny'); see mmupt_core/world/."""
 
@@ -123,10 +130,7 @@ class WorldConfig(Section):
     def _fill_from_variant(cls, data: Any) -> Any:
         if not isinstance(data, dict) or data.get("variant") is None:
             return data
-        name = data["variant"]
-        if name not in WORLD_VARIANTS:
-            raise ValueError(f"unknown world variant {name!r}; known: {', '.join(WORLD_VARIANTS)}")
-        return {**WORLD_VARIANTS[name], **data}
+        return {**WORLD_VARIANTS[known_variant(data["variant"])], **data}
 
     def is_variant(self, name: str) -> bool:
         """Whether this is the named world as defined, no key of the variant set to something else."""

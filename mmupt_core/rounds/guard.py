@@ -48,7 +48,7 @@ def guard_stop(config: RunConfig, run_id: str) -> str | None:
     if probe is None or not probe.stops_run(stopping):
         return None
     elsewhere = ""
-    if isinstance(config.guard.go_on_anyway, dict):
+    if isinstance(config.guard.go_on_anyway, dict) and config.go_on_anyway() is False:
         elsewhere = (
             f" (the config's guard.go_on_anyway holds on world {', '.join(config.guard.go_on_anyway)} only, "
             "where it was measured)"

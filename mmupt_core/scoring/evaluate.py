@@ -82,23 +82,31 @@ def outcomes(
     return out
 
 
+def item_scores(
+    it: Item, r: ItemOutcome, scorer: Scorer, k: int, tie_break: str = "none"
+) -> dict[str, float]:
+    """One question's metrics (what `summarize` averages): greedy_acc, sampled_acc, maj@k, pass@k, agreement,
+    entropy, no_answer_rate."""
+    v = vote(r.samples[:k], tie_break=tie_break)
+    return {
+        "greedy_acc": float(scorer.score(r.greedy, it, r.answer)),
+        "sampled_acc": sum(scorer.score(a, it, r.answer) for a in r.samples) / max(1, len(r.samples)),
+        f"maj@{k}": float(v.label is not None and scorer.score(v.label, it, r.answer)),
+        # any of the k samples right: what sharpening onto one answer costs in diversity
+        f"pass@{k}": float(any(scorer.score(s, it, r.answer) for s in r.samples[:k] if s is not None)),
+        "agreement": v.agreement,
+        "entropy": entropy(r.samples[:k]),
+        "no_answer_rate": sum(a is None for a in r.samples) / max(1, len(r.samples)),
+    }
+
+
 def summarize(
     items: Sequence[Item], results: Sequence[ItemOutcome], scorer: Scorer, k: int, tie_break: str = "none"
 ) -> dict[str, float]:
     """Metrics overall and per type: greedy_acc, sampled_acc, maj@k, pass@k, agreement, entropy, gap (maj - greedy)."""
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for it, r in zip(items, results, strict=True):
-        v = vote(r.samples[:k], tie_break=tie_break)
-        row = {
-            "greedy_acc": float(scorer.score(r.greedy, it, r.answer)),
-            "sampled_acc": sum(scorer.score(a, it, r.answer) for a in r.samples) / max(1, len(r.samples)),
-            f"maj@{k}": float(v.label is not None and scorer.score(v.label, it, r.answer)),
-            # any of the k samples right: what sharpening onto one answer costs in diversity
-            f"pass@{k}": float(any(scorer.score(s, it, r.answer) for s in r.samples[:k] if s is not None)),
-            "agreement": v.agreement,
-            "entropy": entropy(r.samples[:k]),
-            "no_answer_rate": sum(a is None for a in r.samples) / max(1, len(r.samples)),
-        }
+        row = item_scores(it, r, scorer, k, tie_break)
         for group in ("all", r.kind):
             for key, value in row.items():
                 per[group][key].append(value)
