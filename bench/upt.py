@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from bench.common import run_and_collect
@@ -292,6 +292,14 @@ def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) ->
     return "\n".join(lines) + "\n"
 
 
+def _run_spec(spec: str) -> tuple[int, int, str]:
+    try:
+        base, upt, reward = spec.split(":")
+        return int(base), int(upt), reward
+    except ValueError:
+        raise SystemExit(f"--runs takes BASE:UPT:REWARD, e.g. 0:1:majority_vote; got {spec!r}") from None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base-seeds", type=int, nargs="+", default=[0])
@@ -301,6 +309,12 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--name", default="upt")
+    ap.add_argument(
+        "--runs",
+        nargs="+",
+        metavar="BASE:UPT:REWARD",
+        help="these runs, in this order, instead of every base x UPT seed x reward",
+    )
     ap.add_argument("--from-json", action="store_true", help="re-render the report from the last results")
     ap.add_argument(
         "--resweep",
@@ -340,22 +354,27 @@ def main() -> None:
         (RESULTS / f"{args.name}.md").write_text(text)
         print(text)
         return
-    jobs = [
-        (b, u, r, args.rounds, args.overrides, args.name)
-        for b in args.base_seeds
-        for u in args.upt_seeds
-        for r in args.rewards
-    ]
+    if args.runs:
+        triples = [_run_spec(s) for s in args.runs]
+    else:
+        triples = [(b, u, r) for b in args.base_seeds for u in args.upt_seeds for r in args.rewards]
+    jobs = [(b, u, r, args.rounds, args.overrides, args.name) for b, u, r in triples]
     # Build each base once, here, so parallel workers never race to write the same cached checkpoint.
     from mmupt_core.model.bootstrap import run_bootstrap
     from mmupt_core.paths import cache_dir
 
-    for b in args.base_seeds:
+    for b in dict.fromkeys(b for b, _, _ in triples):
         cfg = load_config(ROOT / "conf" / "tiny.yaml", [f"bootstrap.seed={b}", *args.overrides])
         run_bootstrap(cfg, world_path(cfg), cache_dir("bootstrap"))
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(one_run, jobs))
     RESULTS.mkdir(parents=True, exist_ok=True)
+    runs: list[dict] = []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        # written as each run ends, so that a bench stopped part way keeps the runs it finished
+        for fut in as_completed([pool.submit(one_run, job) for job in jobs]):
+            runs.append(fut.result())
+            (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1, default=str))
+    order = {t: i for i, t in enumerate(triples)}
+    runs.sort(key=lambda r: order[(r["base_seed"], r["upt_seed"], r["reward"])])
     (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1, default=str))
     text = report(runs, args.rounds, args.overrides)
     (RESULTS / f"{args.name}.md").write_text(text)
