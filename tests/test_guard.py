@@ -239,7 +239,17 @@ def test_the_shipped_exception_holds_on_its_own_world_only():
     store = Store(store_path(shipped))
     _base(store, "own", HARM)
     assert guard_stop(shipped, "own") is None
-    for elsewhere in (["world.variant=equal-noise"], ["world.frame_width=2"], ["data.source=pool.parquet"]):
+    # another SFT seed or thread count is the same recipe; a longer first SFT is another base, where the
+    # probe's "may harm" was right
+    assert load_config("conf/tiny.yaml", ["bootstrap.seed=2", "bootstrap.threads=1"]).go_on_anyway() == [
+        "may harm"
+    ]
+    for elsewhere in (
+        ["world.variant=equal-noise"],
+        ["world.frame_width=2"],
+        ["data.source=pool.parquet"],
+        ["bootstrap.steps=2400"],
+    ):
         cfg = load_config("conf/tiny.yaml", elsewhere)
         assert cfg.go_on_anyway() is False, elsewhere
         reason = guard_stop(cfg, "own")

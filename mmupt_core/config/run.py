@@ -54,13 +54,16 @@ class RunConfig(Section):
 
     def go_on_anyway(self) -> bool | list[str]:
         """guard.go_on_anyway for this run: its per-world form holds only on the named embedded world as
-        defined; on any other world or data nothing goes past the probe."""
+        defined, with the first SFT its base was measured on; on any other world, base or data nothing goes past
+        the probe."""
         value = self.guard.go_on_anyway
         if not isinstance(value, dict):
             return value
         if self.data.source != "world":
             return False
-        return next((v for w, v in value.items() if self.world.is_variant(w)), False)
+        return next(
+            (v for w, v in value.items() if self.world.is_variant(w) and self.bootstrap.is_measured(w)), False
+        )
 
     def section_hash(self, *sections: str) -> str:
         """A short stable hash of the named sections (all but `store` and `guard` when none are named)."""

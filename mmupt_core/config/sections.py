@@ -184,8 +184,9 @@ class GuardConfig(Section):
 
     # "little to teach" and "may harm" stop a run before round 1 unless this is true, or a list that names the
     # verdict (the other one still stops it), or a mapping from a world variant to such a list: then it holds on
-    # that embedded world as defined (data.source 'world', no key of the variant changed) and nowhere else, since
-    # a verdict contradicted on one world says nothing of the next one
+    # that embedded world as defined (data.source 'world', no key of the variant changed, the first SFT its base
+    # was measured on: world.MEASURED_FIRST_SFT) and nowhere else, since a verdict contradicted on one world says
+    # nothing of the next one
     go_on_anyway: bool | list[Verdict] | dict[str, list[Verdict]] = False
     # Label-free. Before round k >= 2 trains: the pool's mean agreement under round k's votes (the model round
     # k-1 trained) minus round k-1's. Majority-vote training that fits its labels raises agreement; where it fell

@@ -74,6 +74,23 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+# The first SFT each variant's base was measured with (BootstrapConfig keys; seed and threads may differ): what a
+# verdict measured on that world covers. A per-world guard.go_on_anyway holds only with these. framed-colour with
+# a 2400-step first SFT gave bases on which UPT collapsed and the probe's "may harm" was right
+# (bench/results/upt-sft2400.md).
+MEASURED_FIRST_SFT: dict[str, dict[str, Any]] = {
+    "framed-colour": {
+        "steps": 1200,
+        "batch_size": 32,
+        "lr": 5e-4,
+        "warmup_steps": 50,
+        "synthesis_fraction": 0.1,
+        "describe_fraction": 0.3,
+        "frame_fraction": 0.2,
+    },
+}
+
+
 def known_variant(name: str) -> str:
     """name, if WORLD_VARIANTS defines it; else a ValueError that lists the ones it does."""
     if name not in WORLD_VARIANTS:
@@ -178,3 +195,9 @@ class BootstrapConfig(Section):
     frame_fraction: float = Field(default=0.0, ge=0, le=1)
     # The bootstrap usually runs alone, where 2 threads take 0.20 s/step against 0.33 s for 1 on 2 cores.
     threads: int = Field(default=2, ge=1)
+
+    def is_measured(self, variant: str) -> bool:
+        """Whether this first SFT is the one the variant's base was measured with (MEASURED_FIRST_SFT; a
+        variant without an entry: any)."""
+        spec = MEASURED_FIRST_SFT.get(variant, {})
+        return all(getattr(self, k) == v for k, v in spec.items())

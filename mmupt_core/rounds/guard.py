@@ -51,7 +51,7 @@ def guard_stop(config: RunConfig, run_id: str) -> str | None:
     if isinstance(config.guard.go_on_anyway, dict) and config.go_on_anyway() is False:
         elsewhere = (
             f" (the config's guard.go_on_anyway holds on world {', '.join(config.guard.go_on_anyway)} only, "
-            "where it was measured)"
+            "as defined and with the first SFT it was measured on)"
         )
     return (
         f"stopped before round 1 by the label-free probe ({probe.kind}): {probe.verdict}{elsewhere}; "
