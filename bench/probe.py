@@ -197,6 +197,27 @@ def render(data: dict) -> str:
             *per_type_lines,
             "",
         ]
+    if data.get("elsewhere"):
+        lines += [
+            "## Verdicts recorded before training by other benches",
+            "",
+            "Bases measured by another bench's chain (`bench/bootstrap.py`), whose probe verdicts were written before "
+            "any UPT run on them; outcomes from the UPT bench named, judged by the same rule after 3 rounds.",
+            "",
+            "| world | SFT seed | verdict (recorded) | UPT greedy Δ / sampled Δ, round 3 | oracle greedy Δ / sampled Δ, "
+            "round 3 | later rounds | hit? |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for e in data["elsewhere"]:
+            stops = e["verdict"] in ("little to teach", "may harm")
+            g = e["upt"][0]
+            ok = (g < GAIN) if stops else (g >= GAIN)
+            oracle = "-" if e.get("oracle") is None else f"{e['oracle'][0]:+.3f} / {e['oracle'][1]:+.3f}"
+            lines.append(
+                f"| {e['world']} | {e['seed']} | {e['verdict']} ({e['recorded']}) | {g:+.3f} / {e['upt'][1]:+.3f} | "
+                f"{oracle} | {e.get('later', '')} | {'hit' if ok else 'MISS'} |"
+            )
+        lines.append("")
     lines += ["## The worlds", ""]
     lines += [f"- `{w['name']}`: {w['why']}. Overrides: `{' '.join(w['overrides'])}`." for w in WORLDS]
     lines += ["", "## The probe's numbers", ""]
