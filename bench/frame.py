@@ -88,7 +88,15 @@ def main() -> None:
             ck = store.checkpoint(run_id, k)
             if ck is not None:
                 per_round[k] = frame_shares(cfg, ck["path"], args.items)
-        out.append({"run_id": run_id, "reward": r["reward"], "upt_seed": r["upt_seed"], "rounds": per_round})
+        out.append(
+            {
+                "run_id": run_id,
+                "reward": r["reward"],
+                "base_seed": r["base_seed"],
+                "upt_seed": r["upt_seed"],
+                "rounds": per_round,
+            }
+        )
     (RESULTS / f"{args.name}-frame.json").write_text(json.dumps(out, indent=1))
     text = render(args.name, out, args.items)
     (RESULTS / f"{args.name}-frame.md").write_text(text)
@@ -101,7 +109,7 @@ def render(name: str, out: list[dict], n_items: int) -> str:
         "",
         f"First {n_items} eval questions, each round's checkpoint (round 0 is the base). Written by `bench/frame.py`.",
         "",
-        "| reward, seed | sampled routes on the frame | greedy route on the frame | of those sampled, answer the truth "
+        "| reward, SFT seed / UPT seed | sampled routes on the frame | greedy route on the frame | of those sampled, answer the truth "
         "(not the panel) | frame located |",
         "|---|---|---|---|---|",
     ]
@@ -112,7 +120,7 @@ def render(name: str, out: list[dict], n_items: int) -> str:
             return " → ".join(f"{rounds[k][m]:.3f}" for k in sorted(rounds))
 
         lines.append(
-            f"| {r['reward']} s{r['upt_seed']} | {series('sampled_on_frame')} | {series('greedy_on_frame')} | "
+            f"| {r['reward']} b{r.get('base_seed', 0)} / u{r['upt_seed']} | {series('sampled_on_frame')} | {series('greedy_on_frame')} | "
             f"{series('frame_looked_past')} | {series('frame_located')} |"
         )
     return "\n".join(lines) + "\n"
