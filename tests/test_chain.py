@@ -101,6 +101,8 @@ def test_frame_report_lists_each_round_per_run():
     }
     later = {**shares, "sampled_on_frame": 0.05, "frame_looked_past": 0.5}
     text = render(
-        "arm", [{"reward": "ground_truth", "upt_seed": 0, "rounds": {"0": shares, "3": later}}], 300
+        "arm",
+        [{"reward": "ground_truth", "base_seed": 2, "upt_seed": 0, "rounds": {"0": shares, "3": later}}],
+        300,
     )
-    assert "| ground_truth s0 | 0.200 → 0.050 | 0.190 → 0.190 | 0.070 → 0.500 | 0.800 → 0.800 |" in text
+    assert "| ground_truth b2 / u0 | 0.200 → 0.050 | 0.190 → 0.190 | 0.070 → 0.500 | 0.800 → 0.800 |" in text
