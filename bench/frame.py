@@ -109,8 +109,8 @@ def render(name: str, out: list[dict], n_items: int) -> str:
         "",
         f"First {n_items} eval questions, each round's checkpoint (round 0 is the base). Written by `bench/frame.py`.",
         "",
-        "| reward, SFT seed / UPT seed | sampled routes on the frame | greedy route on the frame | of those sampled, answer the truth "
-        "(not the panel) | frame located |",
+        "| reward, SFT seed / UPT seed | sampled routes on the frame | greedy route on the frame "
+        "| of those sampled, answer the truth (not the panel) | frame located |",
         "|---|---|---|---|---|",
     ]
     for r in out:
@@ -120,8 +120,8 @@ def render(name: str, out: list[dict], n_items: int) -> str:
             return " → ".join(f"{rounds[k][m]:.3f}" for k in sorted(rounds))
 
         lines.append(
-            f"| {r['reward']} b{r.get('base_seed', 0)} / u{r['upt_seed']} | {series('sampled_on_frame')} | {series('greedy_on_frame')} | "
-            f"{series('frame_looked_past')} | {series('frame_located')} |"
+            f"| {r['reward']} b{r.get('base_seed', 0)} / u{r['upt_seed']} | {series('sampled_on_frame')} | "
+            f"{series('greedy_on_frame')} | {series('frame_looked_past')} | {series('frame_located')} |"
         )
     return "\n".join(lines) + "\n"
 

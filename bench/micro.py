@@ -43,7 +43,7 @@ def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, th
     import torch
 
     from mmupt_core.config import load_config
-    from mmupt_core.model.backend import make_sampler
+    from mmupt_core.model.backend import open_sampler
     from mmupt_core.model.bootstrap import run_bootstrap
     from mmupt_core.model.sampling import SamplingParams, requests_for
     from mmupt_core.paths import cache_dir
@@ -54,14 +54,13 @@ def sampler_throughput(checkpoint: str | None, n_items: int = 64, n: int = 8, th
     wpath = world.build_world(cfg.world, cache_dir("world"))
     if checkpoint is None:
         checkpoint, _ = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
-    sampler = make_sampler(cfg, str(checkpoint))
     items = world.load_split(wpath, "eval")[:n_items]
     reqs = requests_for(items, cfg.sampling.prompt_suffix, cfg.model.image_first)
-    sampler.sample(reqs[:8], SamplingParams(2, 1.0, 1.0, cfg.sampling.max_tokens, 0))  # warm-up
-    start = time.perf_counter()
-    sets = sampler.sample(reqs, SamplingParams(n, 1.0, 1.0, cfg.sampling.max_tokens, 0))
-    wall = time.perf_counter() - start
-    sampler.close()
+    with open_sampler(cfg, str(checkpoint)) as sampler:
+        sampler.sample(reqs[:8], SamplingParams(2, 1.0, 1.0, cfg.sampling.max_tokens, 0))  # warm-up
+        start = time.perf_counter()
+        sets = sampler.sample(reqs, SamplingParams(n, 1.0, 1.0, cfg.sampling.max_tokens, 0))
+        wall = time.perf_counter() - start
     tokens = sum(c.n_tokens for s in sets for c in s.completions)
     return {
         "checkpoint": str(checkpoint),

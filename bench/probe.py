@@ -126,6 +126,11 @@ def _load() -> dict:
     return json.loads(PATH.read_text()) if PATH.is_file() else {"verdicts": {}, "outcomes": {}}
 
 
+def _hit(verdict: str, gain: float) -> bool:
+    """The rule fixed before any outcome: a stopping verdict is right when UPT's greedy gain is below GAIN."""
+    return (gain < GAIN) if verdict in ("little to teach", "may harm") else (gain >= GAIN)
+
+
 def render(data: dict) -> str:
     lines = [
         "# The label-free probe on worlds it was not tuned on",
@@ -163,8 +168,7 @@ def render(data: dict) -> str:
         g = cells["majority_vote"][2]
         hit = "-"
         if g is not None:
-            stops = v["kind"] in ("little to teach", "may harm")
-            ok = (g < GAIN) if stops else (g >= GAIN)
+            ok = _hit(v["kind"], g)
             hit = "hit" if ok else "MISS"
             hits += ok
             total += 1
@@ -184,7 +188,7 @@ def render(data: dict) -> str:
         last = r["rounds"][str(max(int(k) for k in r["rounds"]))]
         for t, kind in sorted(v["by_type"].items()):
             g = last[f"world_eval.greedy_acc/{t}"] - r["base"][f"greedy_acc/{t}"]
-            ok = (g < GAIN) if kind in ("little to teach", "may harm") else (g >= GAIN)
+            ok = _hit(kind, g)
             type_hits += ok
             type_total += 1
             per_type_lines.append(
@@ -209,9 +213,8 @@ def render(data: dict) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for e in data["elsewhere"]:
-            stops = e["verdict"] in ("little to teach", "may harm")
             g = e["upt"][0]
-            ok = (g < GAIN) if stops else (g >= GAIN)
+            ok = _hit(e["verdict"], g)
             oracle = "-" if e.get("oracle") is None else f"{e['oracle'][0]:+.3f} / {e['oracle'][1]:+.3f}"
             lines.append(
                 f"| {e['world']} | {e['seed']} | {e['verdict']} ({e['recorded']}) | {g:+.3f} / {e['upt'][1]:+.3f} | "
