@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench import chain
 from mmupt_core.config import load_config
-from mmupt_core.model.backend import make_sampler
+from mmupt_core.model.backend import open_sampler
 from mmupt_core.model.bootstrap import run_bootstrap
 from mmupt_core.model.sampling import Request, SamplingParams, requests_for
 from mmupt_core.paths import cache_dir
@@ -72,14 +72,22 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
     torch.set_num_threads(cfg.model.threads)
     wpath = world.build_world(cfg.world, cache_dir("world"))
     ck, info = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
-    sampler = make_sampler(cfg, str(ck))
-    k, mt, suffix = SamplingParams.votes(cfg).n, cfg.sampling.max_tokens, cfg.sampling.prompt_suffix
     out = {
         "seed": seed,
         "checkpoint": str(ck),
         "bootstrap": {k_: v for k_, v in info.items() if k_ != "losses_every_50"},
     }
     t0 = time.perf_counter()
+    with open_sampler(cfg, str(ck)) as sampler:
+        out.update(_measure(sampler, cfg, wpath, seed))
+    out["eval_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def _measure(sampler, cfg, wpath: Path, seed: int) -> dict:
+    """Links 1 to 5 and the held-out eval of one base, by its open sampler."""
+    k, mt, suffix = SamplingParams.votes(cfg).n, cfg.sampling.max_tokens, cfg.sampling.prompt_suffix
+    out: dict = {}
 
     # 1. ideal gap (pool scenes: hidden, diagnostics only)
     pool = world.load_split(wpath, "pool")
@@ -175,8 +183,6 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
         {it.item_id: it.answer for it in ev},
         SamplingParams(k, cfg.sampling.temperature, 1.0, mt, seed),
     )
-    out["eval_seconds"] = time.perf_counter() - t0
-    sampler.close()
     return out
 
 
