@@ -327,9 +327,18 @@ def main() -> None:
         metavar="NAME",
         help="join these results (runs on the same base and overrides) into --name, then render it",
     )
+    ap.add_argument("--only-base", type=int, help="with --merge: keep the runs on this base seed only")
+    ap.add_argument(
+        "--drop", nargs="+", default=[], metavar="RUN_ID", help="with --merge: leave these runs out"
+    )
     args = ap.parse_args()
     if args.merge:
-        merged = [r for name in args.merge for r in json.loads((RESULTS / f"{name}.json").read_text())]
+        merged = [
+            r
+            for name in args.merge
+            for r in json.loads((RESULTS / f"{name}.json").read_text())
+            if args.only_base in (None, r["base_seed"]) and r["run_id"] not in args.drop
+        ]
         (RESULTS / f"{args.name}.json").write_text(json.dumps(merged, indent=1, default=str))
         args.from_json = True
     if args.resweep:
