@@ -229,3 +229,29 @@ def test_sft_frame_weight_leans_each_item_away_from_its_frame():
     )
     # a base built before the knob existed keeps its cache key
     assert "sft_frame_weight" not in WorldConfig().cache_payload()
+
+
+def test_cue_weight_favours_each_items_outlined_panel_and_leaves_other_worlds_unchanged(tmp_path):
+    import pytest
+
+    cfg = WorldConfig(variant="cued", n_sft=30, n_pool=10, n_eval=10)
+    assert world.route_weights(cfg, {"framed": 1, "cued": 3}) == pytest.approx([0.2, 0.15, 0.2, 0.4, 0.2])
+    assert world.route_weights(cfg, {"framed": 2, "cued": 2})[2] == pytest.approx(0.3)
+    built = world.build_world(cfg, tmp_path / "cued")
+    cued = [json.loads(line)["meta"]["cued"] for line in (built / "sft.jsonl").read_text().splitlines()]
+    assert set(cued) <= set(range(5)) and len(set(cued)) > 1  # a different favourite from item to item
+    # the cue is drawn in black inside every cell of its row, and nowhere else
+    rng = random.Random(0)
+    scene = world_panels.make_scene(rng, cfg)
+    img = world_panels.render(scene, random.Random(0), cfg)
+    k = scene.cued * 28 + cfg.frame_width
+    assert img.getpixel((cfg.frame_width, k)) == (0, 0, 0)
+    others = [r for r in range(5) if r != scene.cued]
+    assert all(img.getpixel((cfg.frame_width, r * 28 + cfg.frame_width)) != (0, 0, 0) for r in others)
+    # worlds without a cue keep their scenes and their cache keys
+    plain = WorldConfig(variant="framed-colour", n_sft=30, n_pool=10, n_eval=10)
+    a = world.build_world(plain, tmp_path / "plain")
+    assert '"cued"' not in (a / "eval.jsonl").read_text()
+    assert "cue_weight" not in plain.cache_payload()
+    with pytest.raises(ValueError):
+        WorldConfig(cue_weight=0.0)

@@ -15,6 +15,7 @@ _WORLD_FIELDS_ADDED_LATER = {
     "sft_panel_noise",
     "sft_frame_weight",
     "frame_width",
+    "cue_weight",
 }
 _UNIFORM5 = [0.2, 0.2, 0.2, 0.2, 0.2]
 # Named worlds (`world.variant`): each sets the keys below unless the config sets them itself. Measured link by
@@ -43,6 +44,20 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
         "frame_width": 4,
         "sft_frame_weight": 0.75,
         "count_share": 0.0,
+    },
+    # framed-colour with no global favourite: each scene outlines one panel in black, at random and independently
+    # of the frame, and the first SFT takes its route twice as often, so greedy's favourite route differs by item
+    # (on framed-colour every item's greedy sits on the same A-or-C fork, which any nudge flips for all at once)
+    "cued": {
+        "kind": "panels",
+        "panel_noise": [0.1] * 5,
+        "route_prior": _UNIFORM5,
+        "frame_noise": 1.0,
+        "sft_panel_noise": 0.4,
+        "frame_width": 4,
+        "sft_frame_weight": 0.75,
+        "count_share": 0.0,
+        "cue_weight": 2.0,
     },
     # the earlier default: the favourite route (A) reads the noisiest panel; UPT's gain is greedy's first token
     "route-switch": {
@@ -132,6 +147,9 @@ class WorldConfig(Section):
     # The first SFT takes the framed panel's route this many times as often as route_prior says (None: 1): a base
     # that already leans away from the frame, item by item, so that the lean is there for training to strengthen.
     sft_frame_weight: float | None = Field(default=None, ge=0)
+    # One panel per scene, at random, outlined in black; the first SFT takes its route this many times as often as
+    # route_prior says (None: no cue): the base's favourite route, item by item.
+    cue_weight: float | None = Field(default=None, gt=0)
     # the share of count questions (the rest ask a colour); None: half and half
     count_share: float | None = Field(default=None, ge=0, le=1)
     # how a count route reads its panel: "transcribe" lists the panel's colours, then counts; "direct" answers

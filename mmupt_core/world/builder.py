@@ -43,13 +43,16 @@ def route_names(cfg: WorldConfig) -> list[str]:
 
 def route_weights(cfg: WorldConfig, meta: dict | None = None) -> list[float]:
     """How often the first SFT takes each route (the base's habits), for one item's scene meta when given: the
-    framed panel's route is weighted by world.sft_frame_weight."""
+    framed panel's route is weighted by world.sft_frame_weight, the cued one's by world.cue_weight."""
     if cfg.kind != "panels":
         return [1.0] * len(views.VIEW_NAMES)
     weights = list(cfg.route_prior)
     framed = (meta or {}).get("framed")
     if framed is not None and cfg.sft_frame_weight is not None:
         weights[framed] *= cfg.sft_frame_weight
+    cued = (meta or {}).get("cued")
+    if cued is not None and cfg.cue_weight is not None:
+        weights[cued] *= cfg.cue_weight
     return weights
 
 
@@ -129,7 +132,7 @@ def build_world(cfg: WorldConfig, root: Path) -> Path:
 
 def _scene_row(item: Item, meta: dict) -> dict:
     """What diagnostics may read of a pool scene: its objects and each route's own answer."""
-    keep = ("objects", "colours", "route_answers", "framed")
+    keep = ("objects", "colours", "route_answers", "framed", "cued")
     return {
         "image": Path(item.image).name,
         "item_id": item.item_id,

@@ -23,6 +23,12 @@ With `frame_noise` set, each scene frames one panel, chosen at random, in white,
 wrong with that chance instead: which route not to trust differs by item and is visible, so a model can learn
 it from agreement, while a base that took its routes uniformly decodes greedily about as well as it samples.
 
+With `cue_weight` set, each scene also outlines one panel in black, chosen at random and independently of the
+frame, and the first SFT takes that panel's route `cue_weight` times as often: the base's favourite route differs
+by item and is seen in the image, as a real model's preferred line of reasoning depends on the problem. A global
+favourite (route A for every item) leaves greedy decoding on one fork that any nudge of the model flips for every
+item at once (bench/results/knife-*.md); a per-item favourite spreads those forks over the items.
+
 Perception is trained on a curriculum of "Describe panel C." -> "red blue blue." examples in the first SFT.
 """
 
@@ -46,6 +52,7 @@ class PanelScene:
     colours: tuple[str, ...]  # the truth, one colour per shape (SHAPES order)
     panels: tuple[tuple[str, ...], ...]  # what each panel shows
     framed: int | None = None  # the panel drawn in a white frame (world.frame_noise), if any
+    cued: int | None = None  # the panel outlined in black (world.cue_weight): the first SFT's favourite here
 
 
 def make_scene(
@@ -60,6 +67,8 @@ def make_scene(
         framed = rng.randrange(cfg.panels)
         if not clean:
             noise[framed] = cfg.frame_noise
+    # drawn after the frame and independent of it, so worlds without a cue keep their scenes
+    cued = rng.randrange(cfg.panels) if cfg.cue_weight is not None else None
     panels = []
     for p in noise:
         row = []
@@ -68,7 +77,7 @@ def make_scene(
                 c = rng.choice([x for x in COLOURS if x != c])
             row.append(c)
         panels.append(tuple(row))
-    return PanelScene(colours, tuple(panels), framed)
+    return PanelScene(colours, tuple(panels), framed, cued)
 
 
 def all_questions() -> list[Question]:
@@ -161,6 +170,11 @@ def render(scene: PanelScene, rng: random.Random, cfg: WorldConfig | None = None
                 draw.rectangle(
                     [x0, y0, x0 + CELL - 1, y0 + CELL - 1], outline=(255, 255, 255), width=frame_width
                 )
+        if r == scene.cued:
+            # black, inside where a frame would be, so a panel both framed and cued shows both
+            for c in range(len(SHAPES)):
+                x0, y0, k = c * CELL + frame_width, r * CELL + frame_width, CELL - 1 - frame_width
+                draw.rectangle([x0, y0, c * CELL + k, r * CELL + k], outline=(0, 0, 0), width=2)
     return img
 
 
@@ -173,6 +187,7 @@ def scene_meta(scene: PanelScene, q: Question, cfg: WorldConfig) -> dict:
         "routes": [route_text(scene, q, v, cfg.count_route) for v in range(len(scene.panels))],
         "route_answers": [answer(p, q) for p in scene.panels],
         **({"framed": scene.framed} if scene.framed is not None else {}),
+        **({"cued": scene.cued} if scene.cued is not None else {}),
     }
 
 
