@@ -176,6 +176,20 @@ def base_checkpoint(base_seed: int, overrides: list[str]) -> tuple[object, str]:
     return cfg, str(path)
 
 
+def run_checkpoints(
+    bench_name: str, spec: str, rounds: list[int] | None, overrides: list[str]
+) -> list[tuple]:
+    """(name, config, checkpoint) of a finished bench.upt run's rounds."""
+    from bench.upt import run_config
+    from mmupt_core.rounds.context import Context
+
+    b, u, reward = spec.split(":")
+    run_id, cfg = run_config(int(b), int(u), reward, overrides, bench_name)
+    store = Context(cfg, run_id, 0).store
+    lineage = {c["round"]: c["path"] for c in store.lineage(run_id)}
+    return [(f"{run_id} r{r}", cfg, lineage[r]) for r in (rounds or [max(lineage)])]
+
+
 def report(rows: list[dict]) -> str:
     lines = [
         "# Greedy's knife's edge (label-free; nudge columns use LABELS)",
@@ -213,6 +227,11 @@ def main() -> None:
         metavar=("NAME", "PATH"),
         help="any other checkpoint",
     )
+    ap.add_argument("--bench", help="the bench.upt --name of --runs")
+    ap.add_argument(
+        "--runs", nargs="*", default=[], metavar="BASE:UPT:REWARD", help="bench.upt runs' checkpoints"
+    )
+    ap.add_argument("--rounds", nargs="*", type=int, help="which rounds of each run (default: its last)")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--append", action="store_true", help="add to the results file instead of replacing it")
     args = ap.parse_args()
@@ -221,6 +240,8 @@ def main() -> None:
     jobs = [(f"base b{b}", *base_checkpoint(b, args.overrides)) for b in args.bases]
     cfg0 = load_config(ROOT / "conf" / "tiny.yaml", args.overrides)
     jobs += [(name, cfg0, p) for name, p in args.checkpoint]
+    for spec in args.runs:
+        jobs += run_checkpoints(args.bench, spec, args.rounds, args.overrides)
     for name, cfg, ck in jobs:
         rows.append({"name": name, "checkpoint": ck, "overrides": args.overrides, **measure(cfg, ck)})
         path.write_text(json.dumps(rows, indent=1))
