@@ -334,6 +334,21 @@ def run_job(job_path: Path) -> None:
     )
     if _rank_zero():
         (job_path.parent / "metrics.json").write_text(json.dumps(metrics))
+    _close_process_group()
+
+
+def _close_process_group() -> None:
+    """Hold every rank until rank 0 has written the checkpoint, then tear the group down before exit.
+
+    save_model writes from rank 0 with no barrier after it, so the other ranks used to reach interpreter exit
+    first with their gloo group still alive; its threads then abort the process ("terminate called without an
+    active exception"), the launcher sees a failed rank and kills rank 0 mid-save.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
