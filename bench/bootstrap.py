@@ -160,17 +160,29 @@ def _measure(sampler, cfg, wpath: Path, seed: int) -> dict:
         for s, it in zip(sets, pool, strict=True)
     ]
     out["advantage"] = chain.route_advantages(groups, cfg.voting.tie_break)
-    framed = [scenes[it.item_id].get("framed") for it in pool]
-    if any(f is not None for f in framed):
-        # link 5 where the route not to trust differs by item: the framed panel's route against the others
-        names = world.route_names(cfg.world)
-        out["advantage_framed"] = chain.route_advantages(
+    names = world.route_names(cfg.world)
+    for key in ("framed", "cued"):
+        marked = [scenes[it.item_id].get(key) for it in pool]
+        if all(m is None for m in marked):
+            continue
+        # link 5 where the route to weigh differs by item: the marked panel's route against the others
+        out[f"advantage_{key}"] = chain.route_advantages(
             [
-                [("framed" if r is not None and r + ":" == names[f] else "other", a) for r, a in g]
-                for g, f in zip(groups, framed, strict=True)
+                [
+                    (key if r is not None and m is not None and r + ":" == names[m] else "other", a)
+                    for r, a in g
+                ]
+                for g, m in zip(groups, marked, strict=True)
             ],
             cfg.voting.tie_break,
         )
+        if key == "cued":
+            # whether the first SFT taught the cue: greedy on each item's own cued route (chance 1 / panels)
+            out["greedy_on_cued"] = sum(
+                chain.route_of(s.completions[0].text) is not None
+                and chain.route_of(s.completions[0].text) + ":" == names[m]
+                for s, m in zip(greedy_sets, marked, strict=True)
+            ) / len(pool)
     out["greedy_route"] = statistics.mode(
         [chain.route_of(s.completions[0].text) or "none" for s in greedy_sets]
     )
@@ -272,13 +284,20 @@ def render_design(name: str, entry: dict) -> list[str]:
                 f"| per type | eval {t}: greedy / sampled / {k} / pass@{k[4:]} | {ev(f'greedy_acc/{t}')} / "
                 f"{ev(f'sampled_acc/{t}')} / {ev(f'{k}/{t}')} / {ev(f'pass@{k[4:]}/{t}')} | |"
             )
-    if runs[0].get("advantage_framed"):
-        adv = lambda route: [r["advantage_framed"].get(route, {}).get("advantage") for r in runs]  # noqa: E731
-        share = [r["advantage_framed"].get("framed", {}).get("share") for r in runs]
+    for key, what in (("framed", "the framed panel's route"), ("cued", "the cued (outlined) panel's route")):
+        if not runs[0].get(f"advantage_{key}"):
+            continue
+        adv = lambda route, key=key: [r[f"advantage_{key}"].get(route, {}).get("advantage") for r in runs]  # noqa: E731
+        share = [r[f"advantage_{key}"].get(key, {}).get("share") for r in runs]
         lines.append(
-            f"| 5 training signal | mean GRPO advantage of the framed panel's route / of the others (share of "
-            f"samples on the framed route {_ms(share)}) | {_ms(adv('framed'), True)} / {_ms(adv('other'), True)} "
-            "| framed < 0 |"
+            f"| 5 training signal | mean GRPO advantage of {what} / of the others (share of samples on it "
+            f"{_ms(share)}) | {_ms(adv(key), True)} / {_ms(adv('other'), True)} | {key} "
+            f"{'< 0' if key == 'framed' else '≈ 0: the cue is a habit, not a signal'} |"
+        )
+    if runs[0].get("greedy_on_cued") is not None:
+        lines.append(
+            "| 2 perception | greedy takes the item's cued route (pool) | "
+            f"{_ms([r['greedy_on_cued'] for r in runs])} | ≫ 1 / panels: the cue was learned |"
         )
     for link in entry.get("oracle", []):
         lines.append(f"| 6 oracle gain | {link['measure']} | {link['value']} | {link.get('target', '')} |")
