@@ -46,8 +46,10 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
         "count_share": 0.0,
     },
     # framed-colour with no global favourite: each scene outlines one panel in black, at random and independently
-    # of the frame, and the first SFT takes its route twice as often, so greedy's favourite route differs by item
-    # (on framed-colour every item's greedy sits on the same A-or-C fork, which any nudge flips for all at once)
+    # of the frame, and the first SFT takes its route cue_weight times as often as each other, so greedy's
+    # favourite route differs by item (on framed-colour every item's greedy sits on the same A-or-C fork, which any
+    # nudge flips for all at once). At weight 2 an 1800-step first SFT did not learn the cue (greedy on the
+    # outlined route 0.22, chance 0.2) and formed a global favourite anyway; at 4 and 6 it did (0.94, 1.00).
     "cued": {
         "kind": "panels",
         "panel_noise": [0.1] * 5,
@@ -57,7 +59,7 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
         "frame_width": 4,
         "sft_frame_weight": 0.75,
         "count_share": 0.0,
-        "cue_weight": 2.0,
+        "cue_weight": 6.0,
     },
     # the earlier default: the favourite route (A) reads the noisiest panel; UPT's gain is greedy's first token
     "route-switch": {
