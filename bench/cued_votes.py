@@ -31,7 +31,9 @@ GROUPS = ("outlined panel framed", "other items")
 
 def group_of(scene: dict) -> str:
     if scene.get("cued") is None:
-        raise ValueError("the pool's scenes have no outlined panel: bench.cued_votes needs world.variant=cued")
+        raise ValueError(
+            "the pool's scenes have no outlined panel: bench.cued_votes needs world.variant=cued"
+        )
     return GROUPS[0] if scene["cued"] == scene.get("framed") else GROUPS[1]
 
 
