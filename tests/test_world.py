@@ -234,7 +234,7 @@ def test_sft_frame_weight_leans_each_item_away_from_its_frame():
 def test_cue_weight_favours_each_items_outlined_panel_and_leaves_other_worlds_unchanged(tmp_path):
     import pytest
 
-    assert WorldConfig(variant="cued").cue_weight == 6.0
+    assert WorldConfig(variant="cued").cue_weight == 4.0
     cfg = WorldConfig(variant="cued", cue_weight=2.0, n_sft=30, n_pool=10, n_eval=10)
     assert world.route_weights(cfg, {"framed": 1, "cued": 3}) == pytest.approx([0.2, 0.15, 0.2, 0.4, 0.2])
     assert world.route_weights(cfg, {"framed": 2, "cued": 2})[2] == pytest.approx(0.3)
