@@ -1,4 +1,4 @@
-"""What the UPT benches share: run some rounds of a config and collect its metrics per round."""
+"""What the UPT benches share: run some rounds of a config and collect its metrics per round; format a share."""
 
 from __future__ import annotations
 
@@ -23,3 +23,8 @@ def run_and_collect(cfg: RunConfig, rounds: int, run_id: str, benchmarks: tuple[
         if m["benchmark"] in benchmarks:
             per_round.setdefault(m["round"], {})[f"{m['benchmark']}.{m['metric']}"] = m["value"]
     return wall, per_round, store
+
+
+def fmt(v: float | None) -> str:
+    """A share to 3 places, or '-' where there was nothing to measure."""
+    return "-" if v is None else f"{v:.3f}"

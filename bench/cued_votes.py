@@ -17,7 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.upt import run_config
+from bench.common import fmt
+from bench.upt import run_config, run_spec
 from mmupt_core.rounds.context import Context
 from mmupt_core.rounds.pool import hidden_answers
 from mmupt_core.voting.answers import equivalent
@@ -64,10 +65,6 @@ def measure(bench_name: str, base_seed: int, upt_seed: int, reward: str, overrid
     return {"run_id": run_id, "reward": reward, "rounds": split(labels, scenes, truth)}
 
 
-def _f(v) -> str:
-    return "-" if v is None else f"{v:.3f}"
-
-
 def report(rows: list[dict], overrides: list[str]) -> str:
     lines = [
         "# The vote where the outlined panel is framed (`cued` world)",
@@ -82,8 +79,8 @@ def report(rows: list[dict], overrides: list[str]) -> str:
         for r, g in sorted(x["rounds"].items(), key=lambda kv: int(kv[0])):
             a, b = g[GROUPS[0]], g[GROUPS[1]]
             lines.append(
-                f"| {x['run_id']} | {r} | {a['items']} / {b['items']} | {_f(a['agreement'])} / "
-                f"{_f(b['agreement'])} | {_f(a['vote_right'])} / {_f(b['vote_right'])} |"
+                f"| {x['run_id']} | {r} | {a['items']} / {b['items']} | {fmt(a['agreement'])} / "
+                f"{fmt(b['agreement'])} | {fmt(a['vote_right'])} / {fmt(b['vote_right'])} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -97,8 +94,7 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
     for spec in args.runs:
-        b, u, reward = spec.split(":")
-        rows.append(measure(args.bench, int(b), int(u), reward, args.overrides))
+        rows.append(measure(args.bench, *run_spec(spec), args.overrides))
     (RESULTS / f"{args.name}.json").write_text(json.dumps(rows, indent=1))
     text = report(rows, args.overrides)
     (RESULTS / f"{args.name}.md").write_text(text)

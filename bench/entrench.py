@@ -19,7 +19,8 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.upt import run_config
+from bench.common import fmt
+from bench.upt import run_config, run_spec
 from mmupt_core.model.backend import open_sampler
 from mmupt_core.model.sampling import SamplingParams, load_images, requests_for
 from mmupt_core.rounds.context import Context
@@ -97,10 +98,6 @@ def shares(
     return out
 
 
-def _f(v) -> str:
-    return "-" if v is None else f"{v:.3f}"
-
-
 def report(rows: list[dict], overrides: list[str]) -> str:
     lines = [
         "# Absorbing the majority, or sharpening onto greedy's answer (label-free, per UPT run)",
@@ -117,13 +114,13 @@ def report(rows: list[dict], overrides: list[str]) -> str:
     for x in rows:
         for r, row in sorted(x["rounds"].items(), key=lambda kv: int(kv[0])):
             head = (
-                f"{x['run_id']} | {x['differ'] / x['items']:.3f} | {_f(x['differ_majority_right'])}"
+                f"{x['run_id']} | {x['differ'] / x['items']:.3f} | {fmt(x['differ_majority_right'])}"
                 if int(r) == 0
                 else " | |"
             )
             lines.append(
-                f"| {head} | {r} | {_f(row['absorbed'])} | {_f(row.get('entrenched'))} | "
-                f"{_f(row['pool_greedy_right'])} | {_f(row.get('vote_right'))} |"
+                f"| {head} | {r} | {fmt(row['absorbed'])} | {fmt(row.get('entrenched'))} | "
+                f"{fmt(row['pool_greedy_right'])} | {fmt(row.get('vote_right'))} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -139,8 +136,7 @@ def main() -> None:
     path = RESULTS / f"{args.name}.json"
     rows = json.loads(path.read_text()) if args.append and path.exists() else []
     for spec in args.runs:
-        b, u, reward = spec.split(":")
-        rows.append(measure(args.bench, int(b), int(u), reward, args.overrides))
+        rows.append(measure(args.bench, *run_spec(spec), args.overrides))
         path.write_text(json.dumps(rows, indent=1))
     text = report(rows, args.overrides)
     (RESULTS / f"{args.name}.md").write_text(text)

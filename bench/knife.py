@@ -180,11 +180,10 @@ def run_checkpoints(
     bench_name: str, spec: str, rounds: list[int] | None, overrides: list[str]
 ) -> list[tuple]:
     """(name, config, checkpoint) of a finished bench.upt run's rounds."""
-    from bench.upt import run_config
+    from bench.upt import run_config, run_spec
     from mmupt_core.rounds.context import Context
 
-    b, u, reward = spec.split(":")
-    run_id, cfg = run_config(int(b), int(u), reward, overrides, bench_name)
+    run_id, cfg = run_config(*run_spec(spec), overrides, bench_name)
     store = Context(cfg, run_id, 0).store
     lineage = {c["round"]: c["path"] for c in store.lineage(run_id)}
     return [(f"{run_id} r{r}", cfg, lineage[r]) for r in (rounds or [max(lineage)])]

@@ -292,7 +292,7 @@ def report(runs: list[dict], rounds: int, overrides: list[str] | None = None) ->
     return "\n".join(lines) + "\n"
 
 
-def _run_spec(spec: str) -> tuple[int, int, str]:
+def run_spec(spec: str) -> tuple[int, int, str]:
     try:
         base, upt, reward = spec.split(":")
         return int(base), int(upt), reward
@@ -364,7 +364,7 @@ def main() -> None:
         print(text)
         return
     if args.runs:
-        triples = [_run_spec(s) for s in args.runs]
+        triples = [run_spec(s) for s in args.runs]
     else:
         triples = [(b, u, r) for b in args.base_seeds for u in args.upt_seeds for r in args.rewards]
     jobs = [(b, u, r, args.rounds, args.overrides, args.name) for b, u, r in triples]
