@@ -22,6 +22,7 @@ import json
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import chain
@@ -81,6 +82,8 @@ def one_seed(seed: int, overrides: list[str]) -> dict:
     with open_sampler(cfg, str(ck)) as sampler:
         out.update(_measure(sampler, cfg, wpath, seed))
     out["eval_seconds"] = time.perf_counter() - t0
+    # the probe's verdict is judged against later training, so the record carries when it was written
+    out["recorded"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return out
 
 
@@ -264,6 +267,7 @@ def render_design(name: str, entry: dict) -> list[str]:
         "| - | label-free probe verdict, per seed | "
         + ", ".join(
             f"{r['probe']['confident_differs']:.3f}: {ProbeResult.from_metrics(r['probe']).kind}"
+            + (f" (recorded {r['recorded']})" if r.get("recorded") else "")
             for r in runs
         )
         + f" | little to teach below {LITTLE_TO_TEACH:.2f}; may harm if the greedy answer's advantage > "
