@@ -134,3 +134,30 @@ def test_frame_fraction_stays_out_of_the_key_where_no_scene_has_a_frame():
     framed = load_config(None, ["world.variant=framed-colour"])
     asked = load_config(None, ["world.variant=framed-colour", "bootstrap.frame_fraction=0.2"])
     assert bootstrap.bootstrap_key(asked) != bootstrap.bootstrap_key(framed)
+
+
+def test_cue_examples_join_the_first_sft_only_when_asked(tmp_path):
+    from mmupt_core.config import load_config
+
+    cfg = load_config(None, ["world.variant=cued", "world.n_sft=6", "world.n_pool=2", "world.n_eval=2"])
+    path = world.build_world(cfg.world, tmp_path)
+    enc = bootstrap.Encoder(tiny.build_processor(tiny.build_tokenizer()))
+    rng = random.Random(0)
+    assert bootstrap.encode_pools(cfg, enc, path, rng).cue == [None] * 6
+    asked = cfg.model_copy(update={"bootstrap": cfg.bootstrap.model_copy(update={"cue_fraction": 1.0})})
+    on = bootstrap.encode_pools(asked, enc, path, rng)
+    tok = enc.processor.tokenizer
+    targets = sorted(tok.decode(e.input_ids[e.labels != -100]) for e in on.cue)
+    metas = world.load_metas(path, "sft").values()
+    assert targets == sorted(f"Panel {'ABCDE'[m['cued']]}.<|im_end|>" for m in metas)
+    only = asked.bootstrap.model_copy(
+        update={"synthesis_fraction": 0.0, "describe_fraction": 0.0, "frame_fraction": 0.0}
+    )
+    picked = bootstrap.sample_encoded(on, asked.model_copy(update={"bootstrap": only}), rng, 20)
+    assert all(any(e is c for c in on.cue) for e in picked)
+    assert bootstrap.bootstrap_key(asked) != bootstrap.bootstrap_key(cfg)
+    # where no scene is outlined the knob teaches nothing, and the cached bases keep their key
+    plain = load_config(None, ["world.variant=framed-colour"])
+    assert bootstrap.bootstrap_key(plain) == bootstrap.bootstrap_key(
+        load_config(None, ["world.variant=framed-colour", "bootstrap.cue_fraction=0.2"])
+    )

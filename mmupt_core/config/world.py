@@ -215,6 +215,9 @@ class BootstrapConfig(Section):
     # "Which panel is framed?" -> "Panel C." examples (framed worlds): the frame located in the base's own features,
     # where its choice of route can read it (0: none)
     frame_fraction: float = Field(default=0.0, ge=0, le=1)
+    # "Which panel is outlined?" -> "Panel B." examples (cued worlds): the cue located in the base's own features.
+    # At cue weight 4 SFT seed 0 learned to follow the cue (0.94) and seeds 1 and 2 did not (0.37, 0.24).
+    cue_fraction: float = Field(default=0.0, ge=0, le=1)
     # The bootstrap usually runs alone, where 2 threads take 0.20 s/step against 0.33 s for 1 on 2 cores.
     threads: int = Field(default=2, ge=1)
 

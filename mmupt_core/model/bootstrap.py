@@ -3,7 +3,9 @@
 The mix, per batch:
 - answer examples, each taking one route with the world's route prior ("Panel C: the square is blue.
   \\boxed{blue}");
-- a `describe_fraction` of perception-curriculum examples ("Describe panel C." -> "red blue blue.");
+- a `describe_fraction` of perception-curriculum examples ("Describe panel C." -> "red blue blue."), and where
+  the world has them, a `frame_fraction` of "Which panel is framed?" and a `cue_fraction` of "Which panel is
+  outlined?" examples;
 - a `synthesis_fraction` of question-writing examples (direct and in-context) whose targets come from the
   world's question grammar, so the synthesis stages can run on the tiny model.
 
@@ -24,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
+from itertools import accumulate
 from pathlib import Path
 
 import torch
@@ -50,13 +53,14 @@ def bootstrap_key(config: RunConfig) -> str:
     # of the key, so the other worlds' bases keep theirs under a config that sets it for the framed ones.
     w = config.world
     no_frame_examples = not config.bootstrap.frame_fraction or w.kind != "panels" or w.frame_noise is None
+    no_cue_examples = not config.bootstrap.cue_fraction or w.kind != "panels" or w.cue_weight is None
+    left_out = {"threads"} | ({"frame_fraction"} if no_frame_examples else set())
+    left_out |= {"cue_fraction"} if no_cue_examples else set()
     payload = {
         "world": w.cache_payload(),
         # threads change speed, not the result (the same weights at 1 and 2 threads); knobs added later stay out
         # of the key at their default
-        "bootstrap": config.bootstrap.model_dump(
-            mode="json", exclude={"threads"} | ({"frame_fraction"} if no_frame_examples else set())
-        ),
+        "bootstrap": config.bootstrap.model_dump(mode="json", exclude=left_out),
         "suffix": config.sampling.prompt_suffix,
         "image_first": config.model.image_first,
         "version": 3,
@@ -262,6 +266,7 @@ class SFTPools:
     synthesis: list[Encoded]
     route_weights: list[list[float]]  # per item: how often the first SFT takes each of its routes
     frame: list[Encoded | None]  # per item: where its frame is (None: no frame)
+    cue: list[Encoded | None]  # per item: which panel is outlined (None: no cue)
 
 
 def encode_pools(config: RunConfig, encoder: Encoder, world_path: Path, rng: random.Random) -> SFTPools:
@@ -269,37 +274,47 @@ def encode_pools(config: RunConfig, encoder: Encoder, world_path: Path, rng: ran
     module = world.kind(config.world)
     grammar = [q.text for q in world.all_questions(config.world)]
     suffix, first = config.sampling.prompt_suffix, config.model.image_first
-    routes, describe, synthesis, weights, frame = [], [], [], [], []
+    routes, describe, synthesis, weights, frame, cue = [], [], [], [], [], []
+
+    def located(example, fraction: float, img: Image.Image, meta: dict) -> Encoded | None:
+        where = example(meta) if fraction else None
+        return (
+            None if where is None else encoder.encode(Example(img, text_messages(where[0], first), where[1]))
+        )
+
     for it in items:
         img, meta = images[it.item_id], metas[it.item_id]
         msgs = build_messages(it.question, suffix, first)
         routes.append([encoder.encode(Example(img, msgs, r)) for r in meta["routes"]])
         weights.append(world.route_weights(config.world, meta))
-        where = module.frame_example(meta) if config.bootstrap.frame_fraction else None
-        frame.append(
-            None if where is None else encoder.encode(Example(img, text_messages(where[0], first), where[1]))
-        )
+        frame.append(located(module.frame_example, config.bootstrap.frame_fraction, img, meta))
+        cue.append(located(module.cue_example, config.bootstrap.cue_fraction, img, meta))
         scene_texts = [module.describe(meta, v) for v in range(len(meta["routes"]))]
         describe.append([encoder.encode(Example(img, text_messages(p, first), t)) for p, t in scene_texts])
         synthesis.append(
             encoder.encode(synthesis_example(img, it.question, grammar, rng, config.synthesis, first))
         )
-    return SFTPools(routes, describe, synthesis, weights, frame)
+    return SFTPools(routes, describe, synthesis, weights, frame, cue)
 
 
 def sample_encoded(pools: SFTPools, config: RunConfig, rng: random.Random, n: int) -> list[Encoded]:
-    """n examples: routes by the world's route prior, descriptions of a random panel, synthesis."""
+    """n examples: synthesis, descriptions of a random panel, where the frame is, which panel is outlined, each
+    by its fraction; the rest take a route by the world's route prior (also where an item has no frame or cue)."""
     bc = config.bootstrap
+    bands = (bc.synthesis_fraction, bc.describe_fraction, bc.frame_fraction, bc.cue_fraction)
     out = []
     for _ in range(n):
         k = rng.randrange(len(pools.routes))
         draw = rng.random()
-        if draw < bc.synthesis_fraction:
+        band = next((i for i, edge in enumerate(accumulate(bands)) if draw < edge), None)
+        if band == 0:
             out.append(pools.synthesis[k])
-        elif draw < bc.synthesis_fraction + bc.describe_fraction:
+        elif band == 1:
             out.append(rng.choice(pools.describe[k]))
-        elif draw < bc.synthesis_fraction + bc.describe_fraction + bc.frame_fraction and pools.frame[k]:
+        elif band == 2 and pools.frame[k]:
             out.append(pools.frame[k])
+        elif band == 3 and pools.cue[k]:
+            out.append(pools.cue[k])
         else:
             out.append(rng.choices(pools.routes[k], weights=pools.route_weights[k])[0])
     return out

@@ -140,6 +140,7 @@ def describe(meta: dict, panel: int) -> tuple[str, str]:
 
 
 FRAME_PROMPT = "Which panel is framed?"
+CUE_PROMPT = "Which panel is outlined?"
 
 
 def frame_example(meta: dict) -> tuple[str, str] | None:
@@ -148,6 +149,14 @@ def frame_example(meta: dict) -> tuple[str, str] | None:
     if meta.get("framed") is None:
         return None
     return FRAME_PROMPT, f"Panel {PANEL_NAMES[meta['framed']]}."
+
+
+def cue_example(meta: dict) -> tuple[str, str] | None:
+    """A perception-curriculum example of which panel is outlined in black (bootstrap.cue_fraction): (prompt,
+    target), or None for a scene with no cue."""
+    if meta.get("cued") is None:
+        return None
+    return CUE_PROMPT, f"Panel {PANEL_NAMES[meta['cued']]}."
 
 
 def render(scene: PanelScene, rng: random.Random, cfg: WorldConfig | None = None) -> Image.Image:

@@ -189,6 +189,11 @@ def frame_example(meta: dict) -> None:
     return None
 
 
+def cue_example(meta: dict) -> None:
+    """Views are never outlined (bootstrap.cue_fraction has nothing to teach here)."""
+    return None
+
+
 def describe(meta: dict, view: int) -> tuple[str, str]:
     """A perception-curriculum example from a stored scene: (prompt, target), the view cell by cell."""
     scene = Scene(
