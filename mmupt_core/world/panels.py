@@ -143,20 +143,20 @@ FRAME_PROMPT = "Which panel is framed?"
 CUE_PROMPT = "Which panel is outlined?"
 
 
+def _which_panel(meta: dict, key: str, prompt: str) -> tuple[str, str] | None:
+    return None if meta.get(key) is None else (prompt, f"Panel {PANEL_NAMES[meta[key]]}.")
+
+
 def frame_example(meta: dict) -> tuple[str, str] | None:
     """A perception-curriculum example of where the frame is (bootstrap.frame_fraction): (prompt, target), or
     None for a scene with no frame."""
-    if meta.get("framed") is None:
-        return None
-    return FRAME_PROMPT, f"Panel {PANEL_NAMES[meta['framed']]}."
+    return _which_panel(meta, "framed", FRAME_PROMPT)
 
 
 def cue_example(meta: dict) -> tuple[str, str] | None:
     """A perception-curriculum example of which panel is outlined in black (bootstrap.cue_fraction): (prompt,
     target), or None for a scene with no cue."""
-    if meta.get("cued") is None:
-        return None
-    return CUE_PROMPT, f"Panel {PANEL_NAMES[meta['cued']]}."
+    return _which_panel(meta, "cued", CUE_PROMPT)
 
 
 def render(scene: PanelScene, rng: random.Random, cfg: WorldConfig | None = None) -> Image.Image:
