@@ -349,7 +349,7 @@ def render(data: dict) -> str:
         lines += render_design(name, entry)
     if data.get("history"):
         # designs whose generator has since changed: their chains can no longer be rerun, so they stay as recorded
-        lines += ["## Designs measured earlier, with generators since replaced", ""]
+        lines += ["## Designs measured earlier, with generators (or machines) since replaced", ""]
         lines += [f"- {h}" for h in data["history"]] + [""]
     return "\n".join(lines) + "\n"
 
