@@ -348,7 +348,8 @@ def render(data: dict) -> str:
     for name, entry in data.get("designs", {}).items():
         lines += render_design(name, entry)
     if data.get("history"):
-        # designs whose generator has since changed: their chains can no longer be rerun, so they stay as recorded
+        # designs whose generator (or machine) has since changed: their chains cannot be rerun as they were, so they
+        # stay as recorded
         lines += ["## Designs measured earlier, with generators (or machines) since replaced", ""]
         lines += [f"- {h}" for h in data["history"]] + [""]
     return "\n".join(lines) + "\n"
