@@ -17,6 +17,7 @@ the model, not that the move helps (bench/results/bootstrap.md sets it beside th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from PIL import Image
 
@@ -37,11 +38,42 @@ __all__ = [
     "LITTLE_TO_TEACH",
     "SHARPENS",
     "STOPPING",
+    "ProbeAnswers",
     "ProbeResult",
+    "checkpoint_probe_answers",
+    "probe_answers",
     "probe_checkpoint",
     "run_probe",
     "summarize_probe",
 ]
+
+
+@dataclass(frozen=True)
+class ProbeAnswers:
+    """What the probe reads, per pool question in item order: the greedy answer, the sampled answers and the
+    question type (None where the item has none). No hidden answer is in it."""
+
+    greedy: list[str | None]
+    samples: list[list[str | None]]
+    types: list[str | None]
+
+
+def probe_answers(
+    sampler: Sampler, items: Sequence[Item], requests: Sequence[Request], params: SamplingParams
+) -> ProbeAnswers:
+    """Greedy and params.n samples per pool question from one checkpoint, extracted; no answers are read."""
+    greedy = sampler.sample(requests, params.greedy())
+    sampled = sampler.sample(requests, params)
+    return ProbeAnswers(
+        greedy=[
+            extract_answer(s.completions[0].text, it.choices) for s, it in zip(greedy, items, strict=True)
+        ],
+        samples=[
+            [extract_answer(c.text, it.choices) for c in s.completions]
+            for s, it in zip(sampled, items, strict=True)
+        ],
+        types=[(it.meta or {}).get("type") for it in items],
+    )
 
 
 def run_probe(
@@ -52,17 +84,9 @@ def run_probe(
     *,
     confident: float = 0.6,
 ) -> ProbeResult:
-    """Greedy and params.n samples per pool question from one checkpoint; no answers are read."""
-    greedy = sampler.sample(requests, params.greedy())
-    sampled = sampler.sample(requests, params)
-    k = params.n
-    g = [extract_answer(s.completions[0].text, it.choices) for s, it in zip(greedy, items, strict=True)]
-    answers = [
-        [extract_answer(c.text, it.choices) for c in s.completions]
-        for s, it in zip(sampled, items, strict=True)
-    ]
-    types = [(it.meta or {}).get("type") for it in items]
-    return summarize_probe(g, answers, k, confident, types)
+    """The probe's numbers and verdict from one checkpoint's answers on the pool; no answers are read."""
+    a = probe_answers(sampler, items, requests, params)
+    return summarize_probe(a.greedy, a.samples, params.n, confident, a.types)
 
 
 def probe_checkpoint(
@@ -72,7 +96,16 @@ def probe_checkpoint(
     temperature), on a seed stream of its own. The pool is taken in item-id order, the order the store returns
     it in, so that the probe stage and `mmupt probe` batch, and so sample, alike."""
     items = sorted(items, key=lambda it: it.item_id)
+    a = checkpoint_probe_answers(config, checkpoint, items, images)
+    k = SamplingParams.votes(config).n
+    return summarize_probe(a.greedy, a.samples, k, types=a.types)
+
+
+def checkpoint_probe_answers(
+    config: RunConfig, checkpoint: str, items: Sequence[Item], images: dict[str, Image.Image]
+) -> ProbeAnswers:
+    """The answers `probe_checkpoint` reads, in the order of `items` (pass them sorted by item id to match it)."""
     requests = requests_for(items, config.sampling.prompt_suffix, config.model.image_first, images)
     params = SamplingParams.votes(config, offset=PROBE_SEED_OFFSET)
     with open_sampler(config, checkpoint) as sampler:
-        return run_probe(sampler, items, requests, params)
+        return probe_answers(sampler, items, requests, params)
