@@ -270,3 +270,19 @@ def test_the_shipped_exception_holds_on_its_own_world_only():
 
 
 GO_ON_TRUE = "guard.go_on_anyway=true"
+
+
+def test_the_paper_configs_go_past_may_harm_and_stop_on_little_to_teach():
+    """The paper measured a gain on each of its three training sets with Qwen2.5-VL-7B, and the probe's "may harm"
+    held on bases where UPT gained and where it lost alike: the paper configs go past that verdict, not the
+    other."""
+    little = summarize_probe(["1"] * 10, [["1"] * 8] * 10, k=8)
+    for name in ("mmr1", "geo3k", "geoqa"):
+        cfg = load_config(f"conf/qwen25vl-7b-{name}.yaml")
+        assert cfg.go_on_anyway() == ["may harm"], name
+        store = Store(store_path(cfg))
+        _base(store, f"{name}-harm", HARM)
+        _base(store, f"{name}-little", little)
+        assert guard_stop(cfg, f"{name}-harm") is None
+        reason = guard_stop(cfg, f"{name}-little")
+        assert reason and "little to teach" in reason
