@@ -136,6 +136,15 @@ def test_frame_fraction_stays_out_of_the_key_where_no_scene_has_a_frame():
     assert bootstrap.bootstrap_key(asked) != bootstrap.bootstrap_key(framed)
 
 
+def test_a_base_built_at_one_thread_count_never_stands_in_for_another():
+    """On some CPUs the first SFT's weights depend on the thread count, so the cached base is keyed by it."""
+    from mmupt_core.config import load_config
+
+    one = load_config("conf/tiny.yaml", ["bootstrap.threads=1"])
+    two = load_config("conf/tiny.yaml", ["bootstrap.threads=2"])
+    assert bootstrap.bootstrap_key(one) != bootstrap.bootstrap_key(two)
+
+
 def test_cue_examples_join_the_first_sft_only_when_asked(tmp_path):
     from mmupt_core.config import load_config
 

@@ -54,12 +54,13 @@ def bootstrap_key(config: RunConfig) -> str:
     w = config.world
     no_frame_examples = not config.bootstrap.frame_fraction or w.kind != "panels" or w.frame_noise is None
     no_cue_examples = not config.bootstrap.cue_fraction or w.kind != "panels" or w.cue_weight is None
-    left_out = {"threads"} | ({"frame_fraction"} if no_frame_examples else set())
+    left_out = {"frame_fraction"} if no_frame_examples else set()
     left_out |= {"cue_fraction"} if no_cue_examples else set()
     payload = {
         "world": w.cache_payload(),
-        # threads change speed, not the result (the same weights at 1 and 2 threads); knobs added later stay out
-        # of the key at their default
+        # threads are in the key: on some CPUs 1 and 2 threads give other weights from the first steps on (40 steps
+        # on the 2026-12-06 machine), so a base built at one count must not stand in for the other; knobs added
+        # later stay out of the key at their default
         "bootstrap": config.bootstrap.model_dump(mode="json", exclude=left_out),
         "suffix": config.sampling.prompt_suffix,
         "image_first": config.model.image_first,
