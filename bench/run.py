@@ -9,9 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = [
     ["micro"],
-    # the default world and first SFT (conf/tiny.yaml): its chain, then UPT beside its controls on SFT seed 0
-    ["bootstrap", "--design", "framed-colour-sft1500", "--seeds", "0", "1", "2"],
-    ["upt", "--name", "upt-sft1500-b0", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
+    ["bootstrap", "--design", "framed-colour", "--seeds", "0", "1", "2"],
+    ["upt", "--name", "upt-framed-colour", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
     ["recipe", "--run", "recipe-framedsft40-lr3e-5", "recipe-framedsft40-default"],
     # verdicts are recorded once, before any training; outcomes at the default recipe's learning rate
     ["probe", "--verdicts", "--outcomes", "--set", "training.lr=3e-5"],

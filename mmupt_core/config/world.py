@@ -96,11 +96,10 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
 # The first SFT each variant's base was measured with (BootstrapConfig keys; seed and threads may differ): what a
 # verdict measured on that world covers. A per-world guard.go_on_anyway holds only with these. framed-colour with
 # a 2400-step first SFT gave bases on which UPT collapsed and the probe's "may harm" was right
-# (bench/results/upt-sft2400.md); with 1500 steps (conf/tiny.yaml) UPT gained on all three SFT seeds measured
-# while the probe said "may harm" on each (bench/results/upt-sft1500.md).
+# (bench/results/upt-sft2400.md).
 MEASURED_FIRST_SFT: dict[str, dict[str, Any]] = {
     "framed-colour": {
-        "steps": 1500,
+        "steps": 1200,
         "batch_size": 32,
         "lr": 5e-4,
         "warmup_steps": 50,
