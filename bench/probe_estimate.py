@@ -233,6 +233,7 @@ def compare(name: str) -> dict:
                 "alpha": e.alpha,
                 "answer_space": e.answer_space,
             },
+            "first_rule_verdict": probe.kind,
             "confident_differs": probe.confident_differs,
             "greedy_advantage": probe.greedy_advantage,
             "mean_agreement": probe.mean_agreement,
@@ -244,22 +245,6 @@ def _dump(name: str) -> str:
     out = ANSWERS / f"{name}.json"
     out.write_text(json.dumps(base_answers(BASES[name]["overrides"])))
     return name
-
-
-def _verdict(group: dict) -> str:
-    from mmupt_core.voting.probe import ProbeResult
-
-    return ProbeResult(
-        n=group["n"],
-        k=8,
-        confident=0.6,
-        agreement_hist={},
-        mean_agreement=group["mean_agreement"],
-        confident_share=0.0,
-        confident_differs=group["confident_differs"],
-        no_answer_rate=0.0,
-        greedy_advantage=group["greedy_advantage"],
-    ).kind
 
 
 def render(results: dict[str, dict]) -> str:
@@ -294,7 +279,7 @@ def render(results: dict[str, dict]) -> str:
                 f"{e['greedy']:.3f} / {e['sampled']:.3f} / {e['majority']:.3f} | "
                 f"{m['majority'] - m['greedy']:+.3f} / {e['majority'] - e['greedy']:+.3f} | "
                 f"{m['majority'] - m['sampled']:+.3f} / {e['majority'] - e['sampled']:+.3f} | "
-                f"{x['confident_differs']:.3f} | {_verdict(x)} | "
+                f"{x['confident_differs']:.3f} | {x['first_rule_verdict']} | "
                 + (f"{upt[0]:+.3f} / {upt[1]:+.3f}" if upt and group == "all" else "-")
                 + f" | {BASES[name]['source'] if group == 'all' else ''} |"
             )

@@ -43,7 +43,6 @@ __all__ = [
     "checkpoint_probe_answers",
     "probe_answers",
     "probe_checkpoint",
-    "run_probe",
     "summarize_probe",
 ]
 
@@ -74,19 +73,6 @@ def probe_answers(
         ],
         types=[(it.meta or {}).get("type") for it in items],
     )
-
-
-def run_probe(
-    sampler: Sampler,
-    items: Sequence[Item],
-    requests: Sequence[Request],
-    params: SamplingParams,
-    *,
-    confident: float = 0.6,
-) -> ProbeResult:
-    """The probe's numbers and verdict from one checkpoint's answers on the pool; no answers are read."""
-    a = probe_answers(sampler, items, requests, params)
-    return summarize_probe(a.greedy, a.samples, params.n, confident, a.types)
 
 
 def probe_checkpoint(
