@@ -5,6 +5,7 @@ from mmupt_core.config import dump_config, load_config
 from mmupt_core.paths import store_path
 from mmupt_core.rounds.driver import Steps, run_rounds
 from mmupt_core.rounds.guard import guard_stop
+from mmupt_core.store.checkpoints import checkpoint_id
 from mmupt_core.store.db import Store
 from mmupt_core.store.rows import StageRecord
 from mmupt_core.view.summary import round_summaries, verdict
@@ -86,7 +87,8 @@ def _round(store: Store, run_id: str, r: int, dev: float, greedy: float) -> None
         {"benchmark": "world_dev", "metric": "greedy_acc", "value": dev, "n": 100},
         {"benchmark": "world_eval", "metric": "greedy_acc", "value": greedy, "n": 300},
     ]
-    record = StageRecord(metrics=metrics, checkpoint={"path": f"/ck/{r}", "parent_id": None})
+    parent = checkpoint_id(run_id, r - 1) if r else None  # a lineage, as the driver links it
+    record = StageRecord(metrics=metrics, checkpoint={"path": f"/ck/{r}", "parent_id": parent})
     store.record_stage(run_id, r, "evaluate", "h", record, wall_s=1.0, finishes_round=True)
 
 
@@ -106,13 +108,17 @@ def test_the_dev_guard_stops_after_a_round_that_lost_labelled_dev_accuracy_and_s
         _round(store, "dev", r, dev, greedy)
     assert dev_guard_stop(cfg, "dev", 1) is None and not should_stop(cfg, "dev", 1)
     reason = dev_guard_stop(cfg, "dev", 2)
-    assert "USES LABELS" in reason and "0.800 → 0.770" in reason and "best round is 1" in reason
+    assert (
+        "USES LABELS" in reason
+        and "0.800 → 0.770" in reason
+        and "best round is 1 (0.830): use its checkpoint, /ck/1" in reason
+    )
     assert should_stop(cfg, "dev", 2)
     # off unless configured, even with a dev set
     assert dev_guard_stop(load_config("conf/tiny.yaml", ["evaluation.dev_items=100"]), "dev", 2) is None
     text = verdict(round_summaries(store, "dev"))
     assert "labelled dev set (USES LABELS): greedy 0.800 → 0.770, best at round 1" in text
-    assert "the dev guard stopped the run after round 2" in text
+    assert "the dev guard stopped the run after round 2: use round 1's checkpoint, /ck/1" in text
 
 
 def test_a_dev_split_is_built_apart_from_the_world_and_labelled(tmp_path):

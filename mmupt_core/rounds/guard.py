@@ -84,10 +84,15 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     if 0 not in dev or round_ not in dev or dev[round_] >= dev[0] - drop - 1e-9:
         return None
     best = max(dev, key=lambda r: (dev[r], -r))
+    # the run's last checkpoint is the round that fell; the best round's is named, because keeping it is what
+    # does no harm: stopping alone kept most of the loss where it came a little each round
+    # (bench/results/dev-guard.md)
+    ck = Context(config, run_id, round_).store.checkpoint(run_id, best)
+    use = f": use its checkpoint, {ck['path']}" if ck else ""
     return (
         f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
         f"{dev[0]:.3f} → {dev[round_]:.3f}, more than {drop:.2f} below the base; its best round is {best} "
-        f"({dev[best]:.3f})"
+        f"({dev[best]:.3f}){use}"
     )
 
 

@@ -47,6 +47,7 @@ class RoundSummary:
     stop: bool | None = None
     wall_s: float | None = None
     checkpoint: str | None = None
+    path: str | None = None  # the checkpoint's weights
     delta: float | None = None
     dev: float | None = None  # greedy on the labelled dev set (evaluation.dev_items): USES LABELS
     max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
@@ -78,13 +79,17 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     walls: dict[int, float] = {}
     for s in store.stages(run_id):
         walls[s["round"]] = walls.get(s["round"], 0.0) + (s["wall_s"] or 0.0)
-    checkpoints = {c["round"]: c["checkpoint_id"] for c in store.lineage(run_id)}
+    lineage = store.lineage(run_id)
+    checkpoints = {c["round"]: c["checkpoint_id"] for c in lineage}
+    paths = {c["round"]: c["path"] for c in lineage}
     rounds = sorted(set(by_round) | set(checkpoints) | set(walls))
     bench = _accuracy_benchmark({b for m in by_round.values() for b, _ in m})
     out = []
     for r in rounds:
         m = by_round.get(r, {})
-        s = RoundSummary(round=r, wall_s=walls.get(r), checkpoint=checkpoints.get(r), benchmark=bench)
+        s = RoundSummary(
+            round=r, wall_s=walls.get(r), checkpoint=checkpoints.get(r), path=paths.get(r), benchmark=bench
+        )
         if bench and (bench, "greedy_acc") in m:
             s.greedy, s.n_eval = m[(bench, "greedy_acc")]
             s.sampled = m.get((bench, "sampled_acc"), (None, None))[0]
@@ -236,5 +241,8 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
         drop = last.max_dev_drop
         if drop is not None and dev[last_dev] < dev[0] - drop - 1e-9:
             text += f"; the dev guard stopped the run after round {last_dev}"
+            best_ck = next((s.path for s in summaries if s.round == best and s.path), None)
+            if best_ck:
+                text += f": use round {best}'s checkpoint, {best_ck}"
         parts.append(text)
     return "; ".join(parts) + "."

@@ -1,0 +1,25 @@
+"""bench.dev_guard's replay of the labelled dev guard on one dev draw: where it stops and which round it names."""
+
+from bench.dev_guard import replay
+
+
+def _run(greedy_by_round: list[str]) -> dict:
+    return {"dev": {str(r): {"greedy": g} for r, g in enumerate(greedy_by_round)}}
+
+
+def test_stops_after_the_first_round_past_the_line_and_names_the_best_before_it():
+    # dev greedy by round: 0.75, 0.5, 1.0, 1.0 -- round 1 fell 0.25, past a 0.1 line
+    run = _run(["1110", "1100", "1111", "1111"])
+    assert replay(run, [0, 1, 2, 3], drop=0.1, rounds=3) == (1, 0)
+    # a line the fall does not pass: the run trains on; the best round is the earliest of the tied best
+    assert replay(run, [0, 1, 2, 3], drop=0.3, rounds=3) == (3, 2)
+
+
+def test_a_fall_exactly_at_the_line_does_not_stop_and_the_draw_is_what_is_scored():
+    run = _run(["1100", "1000", "1000", "1000"])
+    assert replay(run, [0, 1, 2, 3], drop=0.25, rounds=3) == (3, 0)
+    # on a draw of items 2 and 3 every round scores 0: nothing falls
+    assert replay(run, [2, 3, 3], drop=0.0, rounds=3) == (3, 0)
+    # a draw that repeats item 0 (drawn with replacement) weighs it twice
+    assert replay(run, [0, 0, 1], drop=0.3, rounds=3) == (1, 0)  # 1.0 -> 0.667
+    assert replay(run, [0, 1], drop=0.3, rounds=3) == (1, 0)  # 1.0 -> 0.5
