@@ -61,6 +61,7 @@ def finished(spec: tuple, overrides: list[str], bench: str, pool: int, rounds: i
         "reward": spec[2],
         "base_seed": spec[0],
         "upt_seed": spec[1],
+        "k": cfg.evaluation.k,  # the samples per item behind each "sampled" digit
         "eval": {str(r): eval_[r] for r in range(rounds + 1)},
         "checkpoints": {str(r): c["path"] for r, c in checkpoints.items()},
     }
@@ -127,12 +128,14 @@ def replay(run: dict, idx: list[int], drop: float, rounds: int) -> tuple[int, in
     return last, best
 
 
+def best_sampled(run: dict, idx: list[int], rounds: int) -> int:
+    """The round whose sampled accuracy (T = 1) is best on one dev draw: the pick of a user who samples."""
+    hits = {r: sum(int(run["dev"][str(r)]["sampled"][i]) for i in idx) for r in range(rounds + 1)}
+    return max(hits, key=lambda r: (hits[r], -r))
+
+
 def delta(run: dict, r: int, metric: str) -> float:
     return run["eval"][str(r)][metric] - run["eval"]["0"][metric]
-
-
-def _ms(xs: list[float]) -> str:
-    return f"{statistics.mean(xs):+.3f} ± {statistics.stdev(xs):.3f}" if len(xs) > 1 else f"{xs[0]:+.3f}"
 
 
 def report(names: list[str], out: str, draws: int, rounds: int) -> None:
@@ -142,10 +145,12 @@ def report(names: list[str], out: str, draws: int, rounds: int) -> None:
         pools.add(data["pool"])
         runs += data["runs"]
     rng = random.Random(0)
-    rows, table = [], []
+    rows = []
     for run in runs:
         pool = len(run["dev"]["0"]["greedy"])
         dev = {r: sum(c == "1" for c in run["dev"][str(r)]["greedy"]) / pool for r in range(rounds + 1)}
+        k = run.get("k", 8)
+        dev_s = {r: sum(map(int, run["dev"][str(r)]["sampled"])) / (pool * k) for r in range(rounds + 1)}
         harm = delta(run, rounds, "greedy_acc") < -HARM
         row = {
             "run_id": run["run_id"],
@@ -153,11 +158,16 @@ def report(names: list[str], out: str, draws: int, rounds: int) -> None:
             "eval_greedy": [run["eval"][str(r)]["greedy_acc"] for r in range(rounds + 1)],
             "eval_sampled": [run["eval"][str(r)]["sampled_acc"] for r in range(rounds + 1)],
             "dev_pool_greedy": [dev[r] for r in range(rounds + 1)],
+            "dev_pool_sampled": [dev_s[r] for r in range(rounds + 1)],
             "harms": harm,
             "policies": {},
+            "sampled_pick": {},
         }
         for n in SIZES:
             draws_idx = [[rng.randrange(pool) for _ in range(n)] for _ in range(draws)]
+            row["sampled_pick"][str(n)] = statistics.mean(
+                delta(run, best_sampled(run, idx, rounds), "sampled_acc") for idx in draws_idx
+            )
             for drop in DROPS:
                 outcomes = [replay(run, idx, drop, rounds) for idx in draws_idx]
                 row["policies"][f"{n}/{drop}"] = {
@@ -185,34 +195,38 @@ def render(rows: list[dict], rounds: int, draws: int, pools: list[int]) -> str:
         "which the guard (`guard.max_dev_drop`) stopped the run before its last round; the run keeps the round it "
         "stopped after. 'pick' takes the round the guard's message names as best on the dev set (the base "
         f"included). Every Δ is on the run's own 300-item eval split, from its base, after round {rounds} for "
-        "'none'. 'harms' marks runs whose eval greedy ends more than 2 points below base.",
+        "'none'. 'harms' marks runs whose eval greedy ends more than 2 points below base (the judge in every "
+        "group below); 'harms on the pool' the same on the dev pool, where the two disagree.",
         "",
         "## Per run",
         "",
-        "| run | eval greedy by round | dev pool greedy by round | none Δ | stop at n=100, 0.02 | guard Δ | "
-        "pick Δ greedy / sampled |",
-        "|---|---|---|---|---|---|---|",
+        "Greedy, then sampled (T = 1), by round. The guard columns are at 100 dev items and the 0.02 line; "
+        "'sampled pick' takes the round whose dev sampled accuracy is best (100 items), a user who samples.",
+        "",
+        "| run | eval greedy | dev pool greedy | eval sampled | dev pool sampled | none Δ greedy / sampled | "
+        "stops | guard Δ | pick Δ greedy / sampled | sampled pick Δ sampled |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    arrow = lambda xs: " → ".join(f"{x:.3f}" for x in xs)  # noqa: E731
     for r in rows:
         p = r["policies"]["100/0.02"]
+        g, s_ = r["eval_greedy"], r["eval_sampled"]
         lines.append(
-            f"| {r['run_id']}{' (harms)' if r['harms'] else ''} | "
-            + " → ".join(f"{x:.3f}" for x in r["eval_greedy"])
-            + " | "
-            + " → ".join(f"{x:.3f}" for x in r["dev_pool_greedy"])
-            + f" | {r['eval_greedy'][-1] - r['eval_greedy'][0]:+.3f} | {p['stops']:.2f} | "
-            f"{p['guard_greedy']:+.3f} | {p['pick_greedy']:+.3f} / {p['pick_sampled']:+.3f} |"
+            f"| {r['run_id']}{_marks(r)} | {arrow(g)} | {arrow(r['dev_pool_greedy'])} | "
+            f"{arrow(s_)} | {arrow(r['dev_pool_sampled'])} | {g[-1] - g[0]:+.3f} / {s_[-1] - s_[0]:+.3f} | "
+            f"{p['stops']:.2f} | {p['guard_greedy']:+.3f} | {p['pick_greedy']:+.3f} / {p['pick_sampled']:+.3f} | "
+            f"{r['sampled_pick']['100']:+.3f} |"
         )
     lines += [
         "",
         "## By dev-set size and line, over runs",
         "",
-        "Mean over runs of each policy's eval greedy Δ (and sampled Δ for 'pick'); 'stops' is the mean stop "
-        "share. UPT runs that gain (no harm) and runs that harm (any reward) apart.",
+        "Mean over runs of each policy's eval greedy Δ (and sampled Δ for the picks); 'stops' is the mean stop "
+        "share. UPT runs without harm, UPT runs that harm, and the runs of any reward that harm, apart.",
         "",
         "| dev items | line | group | runs | stops | none Δ greedy | guard Δ greedy | pick Δ greedy | "
-        "pick Δ sampled | pick below −0.02 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "pick Δ sampled | pick below −0.02 | none Δ sampled | sampled pick Δ sampled |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups = {
         "UPT, no harm": [r for r in rows if r["reward"] == "majority_vote" and not r["harms"]],
@@ -229,14 +243,22 @@ def render(rows: list[dict], rounds: int, draws: int, pools: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _marks(r: dict) -> str:
+    """Whether the run harms greedy by the eval split (the judge here) and by the larger dev pool."""
+    pool = r["dev_pool_greedy"][-1] - r["dev_pool_greedy"][0] < -HARM
+    return (" (harms)" if r["harms"] else "") + (" (harms on the pool)" if pool else "")
+
+
 def _group_row(rs: list[dict], key: str) -> str:
     def mean(metric: str) -> float:
         return statistics.mean(r["policies"][key][metric] for r in rs)
 
     none = statistics.mean(r["eval_greedy"][-1] - r["eval_greedy"][0] for r in rs)
+    none_s = statistics.mean(r["eval_sampled"][-1] - r["eval_sampled"][0] for r in rs)
+    sampled_pick = statistics.mean(r["sampled_pick"][key.split("/")[0]] for r in rs)
     return (
         f"{mean('stops'):.2f} | {none:+.3f} | {mean('guard_greedy'):+.3f} | {mean('pick_greedy'):+.3f} | "
-        f"{mean('pick_sampled'):+.3f} | {mean('pick_below'):.2f} |"
+        f"{mean('pick_sampled'):+.3f} | {mean('pick_below'):.2f} | {none_s:+.3f} | {sampled_pick:+.3f} |"
     )
 
 

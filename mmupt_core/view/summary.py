@@ -50,6 +50,8 @@ class RoundSummary:
     path: str | None = None  # the checkpoint's weights
     delta: float | None = None
     dev: float | None = None  # greedy on the labelled dev set (evaluation.dev_items): USES LABELS
+    dev_sampled: float | None = None  # sampled accuracy there, at evaluation.temperature: USES LABELS
+    dev_temperature: float = 1.0  # evaluation.temperature, as the run was configured
     max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
@@ -101,6 +103,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
                 s.k, s.maj = int(maj[0][4:]), maj[1][0]
                 s.pass_k = m.get((bench, f"pass@{s.k}"), (None, None))[0]
         s.dev = m.get(("world_dev", "greedy_acc"), (None, None))[0]
+        s.dev_sampled = m.get(("world_dev", "sampled_acc"), (None, None))[0]
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
         items = m.get(("pool", "items"), (None, None))[0]
         accepted = m.get(("pool", "accepted"), (None, None))[0]
@@ -119,9 +122,11 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         stopping = stopping_verdicts(_go_on_anyway(config))
         out[0].guard_stopped = out[0].probe.stops_run(stopping) and not trained
         out[0].held_types = tuple(sorted(out[0].probe.held_types(stopping)))
+    temperature = (config.get("evaluation") or {}).get("temperature", 1.0)
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
         s.min_agreement_change = guard.get("min_agreement_change")
+        s.dev_temperature = temperature
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
     for s in out:
         if base is not None and s.greedy is not None and s.round > 0:
@@ -244,5 +249,14 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
             best_ck = next((s.path for s in summaries if s.round == best and s.path), None)
             if best_ck:
                 text += f": use round {best}'s checkpoint, {best_ck}"
+        sampled = {s.round: s.dev_sampled for s in summaries if s.dev_sampled is not None}
+        best_s = max(sampled, key=lambda r: (sampled[r], -r)) if 0 in sampled and len(sampled) > 1 else None
+        if best_s is not None and best_s != best:
+            # greedy and sampling can part ways (greedy fell where UPT's sampled accuracy rose:
+            # bench/results/dev-guard.md), so a user who samples gets the round that suits sampling
+            text += (
+                f"; sampled (T = {last.dev_temperature:g}) {sampled[0]:.3f} → {sampled[max(sampled)]:.3f}, "
+                f"best at round {best_s} ({sampled[best_s]:.3f})"
+            )
         parts.append(text)
     return "; ".join(parts) + "."
