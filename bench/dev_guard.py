@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench.upt import run_config, run_spec
+from mmupt_core.view.summary import best_round, fell_past
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -117,21 +118,16 @@ def score(args) -> None:
 
 
 def replay(run: dict, idx: list[int], drop: float, rounds: int) -> tuple[int, int]:
-    """(round the guard leaves the run on, round its message names as best) on one dev draw."""
+    """(round the guard leaves the run on, round its message names as best) on one dev draw, by the guard's
+    own rules."""
     g = {r: sum(run["dev"][str(r)]["greedy"][i] == "1" for i in idx) / len(idx) for r in range(rounds + 1)}
-    last = rounds
-    for r in range(1, rounds + 1):
-        if g[r] < g[0] - drop - 1e-9:
-            last = r
-            break
-    best = max(range(last + 1), key=lambda r: (g[r], -r))
-    return last, best
+    last = next((r for r in range(1, rounds + 1) if fell_past(g[0], g[r], drop)), rounds)
+    return last, best_round({r: g[r] for r in range(last + 1)})
 
 
 def best_sampled(run: dict, idx: list[int], rounds: int) -> int:
     """The round whose sampled accuracy (T = 1) is best on one dev draw: the pick of a user who samples."""
-    hits = {r: sum(int(run["dev"][str(r)]["sampled"][i]) for i in idx) for r in range(rounds + 1)}
-    return max(hits, key=lambda r: (hits[r], -r))
+    return best_round({r: sum(int(run["dev"][str(r)]["sampled"][i]) for i in idx) for r in range(rounds + 1)})
 
 
 def delta(run: dict, r: int, metric: str) -> float:
@@ -149,7 +145,7 @@ def report(names: list[str], out: str, draws: int, rounds: int) -> None:
     for run in runs:
         pool = len(run["dev"]["0"]["greedy"])
         dev = {r: sum(c == "1" for c in run["dev"][str(r)]["greedy"]) / pool for r in range(rounds + 1)}
-        k = run.get("k", 8)
+        k = run.get("k", 8)  # files scored before k was recorded ran the default, 8
         dev_s = {r: sum(map(int, run["dev"][str(r)]["sampled"])) / (pool * k) for r in range(rounds + 1)}
         harm = delta(run, rounds, "greedy_acc") < -HARM
         row = {

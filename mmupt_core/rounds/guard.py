@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
+from mmupt_core.view.summary import best_round, fell_past
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 GO_ON = "guard.go_on_anyway=true"
@@ -80,14 +81,15 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     drop = config.guard.max_dev_drop
     if drop is None:
         return None
-    dev = dev_accuracy(Context(config, run_id, round_))
-    if 0 not in dev or round_ not in dev or dev[round_] >= dev[0] - drop - 1e-9:
+    ctx = Context(config, run_id, round_)
+    dev = dev_accuracy(ctx)
+    if 0 not in dev or round_ not in dev or not fell_past(dev[0], dev[round_], drop):
         return None
-    best = max(dev, key=lambda r: (dev[r], -r))
+    best = best_round(dev)
     # the run's last checkpoint is the round that fell; the best round's is named, because keeping it is what
     # does no harm: stopping alone kept most of the loss where it came a little each round
     # (bench/results/dev-guard.md)
-    ck = Context(config, run_id, round_).store.checkpoint(run_id, best)
+    ck = ctx.store.checkpoint(run_id, best)
     use = f": use its checkpoint, {ck['path']}" if ck else ""
     return (
         f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "

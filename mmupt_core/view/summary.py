@@ -66,6 +66,16 @@ class RoundSummary:
         return None if self.accepted is None or self.pool is None else f"{self.accepted}/{self.pool}"
 
 
+def fell_past(base: float, score: float, drop: float) -> bool:
+    """The dev guard's rule (USES LABELS): a round's dev accuracy fell more than `drop` below the base's."""
+    return score < base - drop - 1e-9
+
+
+def best_round(scores: dict[int, float]) -> int:
+    """The round with the best score; of a tie, the earliest (the fewest updates away from the base)."""
+    return max(scores, key=lambda r: (scores[r], -r))
+
+
 def _accuracy_benchmark(names: set[str]) -> str | None:
     if "world_eval" in names:
         return "world_eval"
@@ -237,20 +247,20 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
             )
     dev = {s.round: s.dev for s in summaries if s.dev is not None}
     if 0 in dev and len(dev) > 1:
-        best = max(dev, key=lambda r: (dev[r], -r))
+        best = best_round(dev)
         last_dev = max(dev)
         text = (
             f"labelled dev set (USES LABELS): greedy {dev[0]:.3f} → {dev[last_dev]:.3f}, best at round {best} "
             f"({dev[best]:.3f})"
         )
         drop = last.max_dev_drop
-        if drop is not None and dev[last_dev] < dev[0] - drop - 1e-9:
+        if drop is not None and fell_past(dev[0], dev[last_dev], drop):
             text += f"; the dev guard stopped the run after round {last_dev}"
             best_ck = next((s.path for s in summaries if s.round == best and s.path), None)
             if best_ck:
                 text += f": use round {best}'s checkpoint, {best_ck}"
         sampled = {s.round: s.dev_sampled for s in summaries if s.dev_sampled is not None}
-        best_s = max(sampled, key=lambda r: (sampled[r], -r)) if 0 in sampled and len(sampled) > 1 else None
+        best_s = best_round(sampled) if 0 in sampled and len(sampled) > 1 else None
         if best_s is not None and best_s != best:
             # greedy and sampling can part ways (greedy fell where UPT's sampled accuracy rose:
             # bench/results/dev-guard.md), so a user who samples gets the round that suits sampling
