@@ -3,6 +3,7 @@
 mmupt round --config conf/tiny.yaml --rounds 3 --run default   # the main job (the same flow as `make round`)
 mmupt runs
 mmupt show RUN
+mmupt checkpoint RUN --copy-to ./model   # the checkpoint the run delivers, with where it came from
 mmupt config show conf/tiny.yaml --set sampling.n=16
 mmupt bootstrap --config conf/tiny.yaml
 mmupt probe --config conf/tiny.yaml
@@ -172,6 +173,49 @@ def report(
         raise typer.Exit(1) from None
     path = write_report(store, run, Path(out) if out else run_dir(cfg, run) / "report", fmt)
     console.print(f"wrote {path}")
+
+
+@app.command()
+def checkpoint(
+    run: str,
+    config: ConfigOpt = "conf/tiny.yaml",
+    pick: Annotated[
+        str,
+        typer.Option(
+            help="run: what the run delivers (its last checkpoint, or the dev set's best round where the dev "
+            "guard stopped it); last; dev or dev-sampled: the best round on the labelled dev set (uses labels)"
+        ),
+    ] = "run",
+    round_: Annotated[int | None, typer.Option("--round", help="this round's checkpoint instead")] = None,
+    copy_to: Annotated[
+        str | None,
+        typer.Option(help="copy the checkpoint folder here, with mmupt.json saying where it came from"),
+    ] = None,
+) -> None:
+    """The checkpoint a run delivers, or the one a pick or round names: its path, and why; --copy-to copies it."""
+    from mmupt_core.model.checkpoints import ModelError, copy_checkpoint
+    from mmupt_core.view.choice import ChoiceError, choose
+    from mmupt_core.view.summary import round_summaries
+
+    store = _reader(_load(config, None))
+    try:
+        info = store.get_run(run)
+        choice = choose(round_summaries(store, run), run, pick, round_)
+    except (StoreError, ChoiceError) as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(1) from None
+    labels = " (USES LABELS)" if choice.uses_labels else ""
+    score = f"; greedy {choice.greedy:.3f} on {choice.benchmark}" if choice.greedy is not None else ""
+    err_console.print(f"round {choice.round}: {choice.why}{labels}{score}", markup=False, soft_wrap=True)
+    if copy_to is None:
+        print(choice.path)  # alone on stdout, so `$(mmupt checkpoint RUN)` is the path
+        return
+    provenance = choice.as_dict() | {"config_hash": info["config_hash"]}
+    try:
+        print(copy_checkpoint(choice.path, copy_to, provenance))
+    except ModelError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(1) from None
 
 
 @app.command()

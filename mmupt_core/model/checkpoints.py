@@ -61,3 +61,27 @@ def torch_dtype(name: str) -> torch.dtype:
         cuda = torch.cuda.is_available()
         return torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def copy_checkpoint(src: str | Path, dest: str | Path, provenance: dict) -> Path:
+    """Copy the checkpoint folder `src` to `dest` with `mmupt.json` (where it came from) beside its weights.
+    `dest` must not exist yet, or be an empty folder: a copy never overwrites what is there. The copy is made
+    under a temporary name and renamed, so an interrupted one leaves no half folder at `dest`."""
+    import shutil
+
+    source = check_model_dir(Path(src))
+    target = Path(dest).expanduser().resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ModelError(f"will not copy the checkpoint to {target}: it exists and is not an empty folder")
+    if target == source or source in target.parents:
+        raise ModelError(f"will not copy the checkpoint {source} into itself ({target})")
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted copy
+    shutil.copytree(source, partial)
+    (partial / "mmupt.json").write_text(
+        json.dumps(provenance, indent=2, default=str, ensure_ascii=False) + "\n"
+    )
+    if target.exists():
+        target.rmdir()  # empty, checked above
+    partial.rename(target)
+    return target

@@ -90,7 +90,7 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     # does no harm: stopping alone kept most of the loss where it came a little each round
     # (bench/results/dev-guard.md)
     ck = ctx.store.checkpoint(run_id, best)
-    use = f": use its checkpoint, {ck['path']}" if ck else ""
+    use = f": use its checkpoint, {ck['path']} (`mmupt checkpoint {run_id}` gives it)" if ck else ""
     return (
         f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
         f"{dev[0]:.3f} → {dev[round_]:.3f}, more than {drop:.2f} below the base; its best round is {best} "

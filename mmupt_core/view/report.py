@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from mmupt_core.store.db import Store
+from mmupt_core.view.choice import ChoiceError, choose
 from mmupt_core.view.summary import RoundSummary, compact_rows, markdown, round_summaries, verdict
 
 
@@ -117,6 +118,15 @@ def data_uri(png: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
 
 
+def _delivered(summaries: list[RoundSummary], run_id: str) -> str | None:
+    """Which checkpoint the run delivers, in words, or None before it has one."""
+    try:
+        c = choose(summaries, run_id)
+    except ChoiceError:
+        return None
+    return f"round {c.round}, {c.why}{' (USES LABELS)' if c.uses_labels else ''}: {c.path}"
+
+
 def write_report(store: Store, run_id: str, out_dir: Path, fmt: str = "html") -> Path:
     """Write report.html (or .md) with the verdict, the table, the plots and the checkpoint lineage."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -124,8 +134,11 @@ def write_report(store: Store, run_id: str, out_dir: Path, fmt: str = "html") ->
     oracles = {name: round_summaries(store, name) for name in oracle_runs(store, run_id)}
     png = _plot(out_dir, run_id, summaries, oracles)
     lineage = store.lineage(run_id)
+    delivered = _delivered(summaries, run_id)
     if fmt == "md":
         lines = [summary_markdown(store, run_id), f"![rounds]({png.name})", "", "## Checkpoint lineage", ""]
+        if delivered:
+            lines += [f"The run's model (`mmupt checkpoint {run_id}`): {delivered}", ""]
         lines += [
             f"- {c['checkpoint_id']} (round {c['round']}) ← {c['parent_id'] or 'none'}: {c['path']}"
             for c in lineage
@@ -147,6 +160,11 @@ def write_report(store: Store, run_id: str, out_dir: Path, fmt: str = "html") ->
         else "<p>No supervised run of the same base in the store, so no oracle curve.</p>"
     )
     supervised = bool(store.get_run(run_id)["supervised"])
+    model = (
+        f"<p>The run's model (<code>mmupt checkpoint {html.escape(run_id)}</code>): {html.escape(delivered)}</p>"
+        if delivered
+        else ""
+    )
     page = f"""<!doctype html><meta charset="utf-8"><title>mmupt: {html.escape(run_id)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}}
@@ -156,7 +174,7 @@ code{{font-size:.85em;color:#555}}</style>
 <p class="verdict">{html.escape(verdict(summaries, supervised))}</p>
 <h2>Rounds (round 0 is the base)</h2><table><tr>{head}</tr>{body}</table>
 <h2>Curves</h2><img src="{png.name}" alt="accuracy and agreement per round" width="1000">{oracle_note}
-<h2>Checkpoint lineage</h2><ul>{lin}</ul>
+<h2>Checkpoint lineage</h2>{model}<ul>{lin}</ul>
 """
     path = out_dir / "report.html"
     path.write_text(page)

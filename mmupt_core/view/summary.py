@@ -76,6 +76,17 @@ def best_round(scores: dict[int, float]) -> int:
     return max(scores, key=lambda r: (scores[r], -r))
 
 
+def dev_guard_fired(summaries: list[RoundSummary]) -> int | None:
+    """The round after which the labelled dev guard stopped the run (its last dev score fell past the line, as
+    the run was last configured), or None."""
+    dev = {s.round: s.dev for s in summaries if s.dev is not None}
+    drop = summaries[-1].max_dev_drop if summaries else None
+    if drop is None or 0 not in dev or len(dev) < 2:
+        return None
+    last = max(dev)
+    return last if fell_past(dev[0], dev[last], drop) else None
+
+
 def _accuracy_benchmark(names: set[str]) -> str | None:
     if "world_eval" in names:
         return "world_eval"
@@ -253,12 +264,13 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
             f"labelled dev set (USES LABELS): greedy {dev[0]:.3f} → {dev[last_dev]:.3f}, best at round {best} "
             f"({dev[best]:.3f})"
         )
-        drop = last.max_dev_drop
-        if drop is not None and fell_past(dev[0], dev[last_dev], drop):
+        if dev_guard_fired(summaries) is not None:
             text += f"; the dev guard stopped the run after round {last_dev}"
             best_ck = next((s.path for s in summaries if s.round == best and s.path), None)
             if best_ck:
-                text += f": use round {best}'s checkpoint, {best_ck}"
+                text += (
+                    f": use round {best}'s checkpoint, {best_ck} (what `mmupt checkpoint` gives for this run)"
+                )
         sampled = {s.round: s.dev_sampled for s in summaries if s.dev_sampled is not None}
         best_s = best_round(sampled) if 0 in sampled and len(sampled) > 1 else None
         if best_s is not None and best_s != best:

@@ -1,0 +1,86 @@
+"""Which checkpoint a run delivers (`mmupt checkpoint RUN`), and why.
+
+The run's model is its last checkpoint, except where the labelled dev guard stopped the run: that last
+checkpoint is then the round that fell, and the run delivers the dev set's best round instead. Stopping alone
+kept most of the loss where it came a little each round; the best round kept UPT within 2 points of its base
+(bench/results/dev-guard.md). Other picks name a rule or a round outright.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from mmupt_core.view.summary import RoundSummary, best_round, dev_guard_fired
+
+PICKS = ("run", "last", "dev", "dev-sampled")
+
+
+class ChoiceError(ValueError):
+    """A pick the run cannot answer (no such round, no dev set, nothing evaluated); the message says which."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    run_id: str
+    round: int
+    path: str
+    pick: str
+    why: str
+    uses_labels: bool  # the choice read the labelled dev set
+    greedy: float | None = None  # that round's greedy accuracy on the run's accuracy benchmark
+    benchmark: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _dev(summaries: list[RoundSummary], field: str, what: str) -> dict[int, float]:
+    scores = {s.round: getattr(s, field) for s in summaries if getattr(s, field) is not None and s.path}
+    if not scores:
+        raise ChoiceError(
+            f"the run has no {what} on a labelled dev set: it needs evaluation.dev_items (which uses labels)"
+        )
+    return scores
+
+
+def choose(
+    summaries: list[RoundSummary], run_id: str, pick: str = "run", round_: int | None = None
+) -> Choice:
+    """The checkpoint `pick` names: 'run' (what the run delivers), 'last' (its latest checkpoint), 'dev' or
+    'dev-sampled' (the best round by the dev set's greedy or sampled accuracy, USES LABELS); or round `round_`."""
+    with_ck = [s for s in summaries if s.path]
+    if not with_ck:
+        raise ChoiceError(f"run {run_id!r} has no checkpoint yet")
+    by_round = {s.round: s for s in with_ck}
+    if round_ is not None:
+        if round_ not in by_round:
+            have = ", ".join(str(r) for r in sorted(by_round))
+            raise ChoiceError(f"run {run_id!r} has no checkpoint at round {round_} (it has rounds {have})")
+        return _choice(run_id, by_round[round_], f"round {round_}", "the round asked for", False)
+    if pick not in PICKS:
+        raise ChoiceError(f"unknown pick {pick!r}: one of {', '.join(PICKS)}, or a round")
+    last = max(with_ck, key=lambda s: s.round)
+    if pick == "run":
+        fell = dev_guard_fired(summaries)
+        if fell is None:
+            return _choice(run_id, last, pick, f"the run's last checkpoint (round {last.round})", False)
+        dev = _dev(summaries, "dev", "greedy accuracy")
+        best = best_round(dev)
+        why = (
+            f"the dev guard stopped the run after round {fell} (greedy on the labelled dev set "
+            f"{dev[0]:.3f} → {dev[fell]:.3f}), so the run delivers its best dev round, {best} ({dev[best]:.3f}), "
+            f"not its last (round {last.round})"
+        )
+        return _choice(run_id, by_round[best], pick, why, True)
+    if pick == "last":
+        return _choice(run_id, last, pick, f"the run's last checkpoint (round {last.round})", False)
+    field, what = ("dev", "greedy accuracy") if pick == "dev" else ("dev_sampled", "sampled accuracy")
+    dev = _dev(summaries, field, what)
+    best = best_round(dev)
+    base = f"; the base {dev[0]:.3f}" if 0 in dev else ""
+    why = f"the best round by {what} on the labelled dev set: {best} ({dev[best]:.3f}{base})"
+    return _choice(run_id, by_round[best], pick, why, True)
+
+
+def _choice(run_id: str, s: RoundSummary, pick: str, why: str, uses_labels: bool) -> Choice:
+    return Choice(run_id, s.round, str(s.path), pick, why, uses_labels, s.greedy, s.benchmark)

@@ -1,0 +1,123 @@
+"""`mmupt checkpoint RUN`: the checkpoint a run delivers (the dev set's best round where the dev guard stopped
+it, else its last), other picks, and a copy that says where it came from and never overwrites."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from typer.testing import CliRunner
+
+from mmupt_core.cli import app
+from mmupt_core.config import dump_config, load_config
+from mmupt_core.paths import store_path
+from mmupt_core.store.checkpoints import checkpoint_id
+from mmupt_core.store.db import Store
+from mmupt_core.store.rows import StageRecord
+from mmupt_core.view.choice import ChoiceError, choose
+from mmupt_core.view.summary import round_summaries
+
+DEV = ["evaluation.dev_items=100", "guard.max_dev_drop=0.02"]
+
+
+def _checkpoint_dir(path, value: float):
+    path.mkdir(parents=True)
+    (path / "config.json").write_text('{"model_type": "qwen2_5_vl"}')
+    save_file({"w": torch.full((2,), value)}, str(path / "model.safetensors"))
+    return path
+
+
+def _run(tmp_path, overrides, scores, run_id="r"):
+    """A run whose round r has dev greedy/sampled and eval greedy `scores[r]` and a real checkpoint folder."""
+    cfg = load_config("conf/tiny.yaml", overrides)
+    store = Store(store_path(cfg))
+    store.ensure_run(run_id, "h", dump_config(cfg))
+    for r, (dev, dev_sampled, greedy) in enumerate(scores):
+        metrics = [{"benchmark": "world_eval", "metric": "greedy_acc", "value": greedy, "n": 300}]
+        if dev is not None:
+            metrics += [
+                {"benchmark": "world_dev", "metric": "greedy_acc", "value": dev, "n": 100},
+                {"benchmark": "world_dev", "metric": "sampled_acc", "value": dev_sampled, "n": 100},
+            ]
+        path = _checkpoint_dir(tmp_path / run_id / f"round-{r}", float(r))
+        parent = checkpoint_id(run_id, r - 1) if r else None
+        record = StageRecord(metrics=metrics, checkpoint={"path": str(path), "parent_id": parent})
+        store.record_stage(run_id, r, "evaluate", "h", record, wall_s=1.0, finishes_round=True)
+    return store
+
+
+# greedy on the dev set rises at round 1, then falls past the line; sampling rises to round 2
+FELL = [(0.80, 0.60, 0.70), (0.83, 0.70, 0.72), (0.77, 0.75, 0.69)]
+
+
+def test_where_the_dev_guard_stopped_the_run_it_delivers_the_best_dev_round_and_says_it_used_labels(tmp_path):
+    store = _run(tmp_path, DEV, FELL)
+    summaries = round_summaries(store, "r")
+    run = choose(summaries, "r")
+    assert run.round == 1 and run.path.endswith("round-1") and run.uses_labels
+    assert "dev guard stopped the run after round 2" in run.why and "not its last (round 2)" in run.why
+    assert choose(summaries, "r", "last").round == 2 and not choose(summaries, "r", "last").uses_labels
+    assert choose(summaries, "r", "dev-sampled").round == 2  # sampling's best round differs from greedy's
+    assert choose(summaries, "r", round_=0).path.endswith("round-0")
+    with pytest.raises(ChoiceError, match="no checkpoint at round 5"):
+        choose(summaries, "r", round_=5)
+    with pytest.raises(ChoiceError, match="unknown pick 'best'"):
+        choose(summaries, "r", "best")
+
+
+def test_without_the_dev_guard_firing_the_run_delivers_its_last_checkpoint(tmp_path):
+    gained = [(0.80, 0.6, 0.70), (0.83, 0.7, 0.72), (0.81, 0.7, 0.75)]
+    summaries = round_summaries(_run(tmp_path, DEV, gained), "r")
+    assert choose(summaries, "r").round == 2 and not choose(summaries, "r").uses_labels
+    assert choose(summaries, "r", "dev").round == 1  # the dev set's pick, asked for by name
+    # the dev set is there but the guard is off: nothing stopped the run
+    off = round_summaries(_run(tmp_path, ["evaluation.dev_items=100"], FELL, "off"), "off")
+    assert choose(off, "off").round == 2
+    # no dev set at all: the dev picks say what is missing
+    plain = round_summaries(_run(tmp_path, [], [(None, None, 0.7), (None, None, 0.8)], "plain"), "plain")
+    assert choose(plain, "plain").round == 1
+    with pytest.raises(ChoiceError, match="needs evaluation.dev_items"):
+        choose(plain, "plain", "dev")
+
+
+def test_the_command_prints_the_path_and_copies_the_folder_with_its_provenance(tmp_path):
+    _run(tmp_path, DEV, FELL)
+    out = CliRunner().invoke(app, ["checkpoint", "r"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.strip().endswith("round-1")  # the path alone on stdout
+    assert "USES LABELS" in out.stderr and "round 1:" in out.stderr
+    dest = tmp_path / "chosen"
+    out = CliRunner().invoke(app, ["checkpoint", "r", "--copy-to", str(dest)])
+    assert out.exit_code == 0, out.output
+    from safetensors.torch import load_file
+
+    assert load_file(str(dest / "model.safetensors"))["w"].tolist() == [1.0, 1.0]
+    provenance = json.loads((dest / "mmupt.json").read_text())
+    assert provenance["round"] == 1 and provenance["uses_labels"] and provenance["run_id"] == "r"
+    # a second copy to the same place refuses, and the first copy is kept as it was
+    again = CliRunner().invoke(app, ["checkpoint", "r", "--pick", "last", "--copy-to", str(dest)])
+    assert again.exit_code == 1 and "not an empty folder" in again.stderr
+    assert load_file(str(dest / "model.safetensors"))["w"].tolist() == [1.0, 1.0]
+    missing = CliRunner().invoke(app, ["checkpoint", "nope"])
+    assert missing.exit_code == 1 and "nope" in missing.stderr
+
+
+def test_the_report_names_the_checkpoint_the_run_delivers(tmp_path):
+    from mmupt_core.view.report import write_report
+
+    store = _run(tmp_path, DEV, FELL)
+    text = write_report(store, "r", tmp_path / "report", "md").read_text()
+    assert "The run's model (`mmupt checkpoint r`): round 1, the dev guard stopped the run" in text
+    assert "(USES LABELS)" in text and str(tmp_path / "r" / "round-1") in text
+    page = write_report(store, "r", tmp_path / "report", "html").read_text()
+    assert "mmupt checkpoint r</code>): round 1" in page
+
+
+def test_running_a_dev_stopped_run_again_stops_at_the_same_round_instead_of_training_from_the_fall(tmp_path):
+    from mmupt_core.rounds.driver import Steps, run_rounds
+
+    _run(tmp_path, DEV, FELL)
+    ran = []
+    steps = Steps(prepare=lambda *a: 1, setup=lambda c, r: None, round=lambda c, r, k: ran.append(k))
+    run_rounds(load_config("conf/tiny.yaml", DEV), 5, "r", steps=steps)
+    assert ran == [1, 2]  # rounds 1 and 2 are done (their stages skip); round 3 never starts
