@@ -190,7 +190,8 @@ def render(rows: list[dict], rounds: int, draws: int, pools: list[int]) -> str:
         f"items; {draws} dev sets drawn per size (with replacement), one per run. 'stop' is the share of draws on "
         "which the guard (`guard.max_dev_drop`) stopped the run before its last round; the run keeps the round it "
         "stopped after. 'pick' takes the round the guard's message names as best on the dev set (the base "
-        f"included). Every Δ is on the run's own 300-item eval split, from its base, after round {rounds} for "
+        "included), the checkpoint a run with the dev guard on delivers (`mmupt checkpoint RUN`), stopped or "
+        f"not. Every Δ is on the run's own 300-item eval split, from its base, after round {rounds} for "
         "'none'. 'harms' marks runs whose eval greedy ends more than 2 points below base (the judge in every "
         "group below); 'harms on the pool' the same on the dev pool, where the two disagree.",
         "",

@@ -120,7 +120,8 @@ def test_the_dev_guard_stops_after_a_round_that_lost_labelled_dev_accuracy_and_s
     assert dev_guard_stop(load_config("conf/tiny.yaml", ["evaluation.dev_items=100"]), "dev", 2) is None
     text = verdict(round_summaries(store, "dev"))
     assert "labelled dev set (USES LABELS): greedy 0.800 → 0.770, best at round 1" in text
-    assert "the dev guard stopped the run after round 2: use round 1's checkpoint, /ck/1" in text
+    assert "the dev guard stopped the run after round 2; the run delivers round 1's checkpoint" in text
+    assert "not its last: /ck/1" in text
     assert "sampled (T = 1) 0.600 → 0.750, best at round 2 (0.750)" in text
 
 

@@ -1,8 +1,8 @@
 """Which checkpoint a run delivers (`mmupt checkpoint RUN`), and why.
 
-The run's model is its last checkpoint, except where the labelled dev guard stopped the run: that last
-checkpoint is then the round that fell, and the run delivers the dev set's best round instead. Stopping alone
-kept most of the loss where it came a little each round; the best round kept UPT within 2 points of its base
+The run's model is its last checkpoint, except where the labelled dev guard is on (guard.max_dev_drop): then it
+is the dev set's best round (USES LABELS), whether or not the guard stopped the run. Stopping alone kept most of
+the loss where it came a little each round; the best round kept UPT within 2 points of its base
 (bench/results/dev-guard.md). Other picks name a rule or a round outright.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from mmupt_core.view.summary import RoundSummary, best_round, dev_guard_fired
+from mmupt_core.view.summary import RoundSummary, best_round, delivered, dev_guard_fired
 
 PICKS = ("run", "last", "dev", "dev-sampled")
 
@@ -61,17 +61,21 @@ def choose(
         raise ChoiceError(f"unknown pick {pick!r}: one of {', '.join(PICKS)}, or a round")
     last = max(with_ck, key=lambda s: s.round)
     if pick == "run":
-        fell = dev_guard_fired(summaries)
-        if fell is None:
+        chosen, by_dev = delivered(summaries)
+        if not by_dev:
             return _choice(run_id, last, pick, f"the run's last checkpoint (round {last.round})", False)
-        dev = _dev(summaries, "dev", "greedy accuracy")
-        best = best_round(dev)
-        why = (
-            f"the dev guard stopped the run after round {fell} (greedy on the labelled dev set "
-            f"{dev[0]:.3f} → {dev[fell]:.3f}), so the run delivers its best dev round, {best} ({dev[best]:.3f}), "
-            f"not its last (round {last.round})"
+        dev = {s.round: s.dev for s in with_ck if s.dev is not None}
+        fell = dev_guard_fired(summaries)
+        stop = (
+            f"it stopped the run after round {fell} (greedy {dev[0]:.3f} → {dev[fell]:.3f})"
+            if fell is not None
+            else "it did not stop the run"
         )
-        return _choice(run_id, by_round[best], pick, why, True)
+        why = (
+            f"the dev guard is on, so the run delivers its best round on the labelled dev set, {chosen.round} "
+            f"(greedy {dev[chosen.round]:.3f}; the base {dev[0]:.3f}); its last is round {last.round}; {stop}"
+        )
+        return _choice(run_id, chosen, pick, why, True)
     if pick == "last":
         return _choice(run_id, last, pick, f"the run's last checkpoint (round {last.round})", False)
     field, what = ("dev", "greedy accuracy") if pick == "dev" else ("dev_sampled", "sampled accuracy")
