@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench.upt import run_config, run_spec
-from mmupt_core.view.summary import best_round, fell_past
+from mmupt_core.view.summary import best_round, best_safe_round, fell_past
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -112,6 +112,7 @@ def score(args) -> None:
         scored = dict(zip(paths, ex.map(score_checkpoint, jobs), strict=True))
     for run in runs:
         run["dev"] = {r: scored[p] for r, p in run["checkpoints"].items()}
+        run["types"] = dev_types(run, args.pool)
     out = RESULTS / f"{args.out}.json"
     out.write_text(json.dumps({"pool": args.pool, "runs": runs}) + "\n")
     print(f"wrote {out}")
@@ -119,10 +120,44 @@ def score(args) -> None:
 
 def replay(run: dict, idx: list[int], drop: float, rounds: int) -> tuple[int, int]:
     """(round the guard leaves the run on, round its message names as best) on one dev draw, by the guard's
-    own rules."""
-    g = {r: sum(run["dev"][str(r)]["greedy"][i] == "1" for i in idx) / len(idx) for r in range(rounds + 1)}
+    own rules: the best round is the best of those where no question type fell past the line (`types`)."""
+    digits = [run["dev"][str(r)]["greedy"] for r in range(rounds + 1)]
+    g = {r: sum(digits[r][i] == "1" for i in idx) / len(idx) for r in range(rounds + 1)}
     last = next((r for r in range(1, rounds + 1) if fell_past(g[0], g[r], drop)), rounds)
-    return last, best_round({r: g[r] for r in range(last + 1)})
+    types = run.get("types")
+    by_type: dict[int, dict[str, float]] = {r: {} for r in range(last + 1)}
+    for t in sorted({types[i] for i in idx}) if types else []:
+        mine = [i for i in idx if types[i] == t]
+        for r in range(last + 1):
+            by_type[r][t] = sum(digits[r][i] == "1" for i in mine) / len(mine)
+    return last, best_safe_round({r: g[r] for r in range(last + 1)}, by_type, drop)
+
+
+def dev_types(run: dict, pool: int) -> list[str]:
+    """The question type of each dev-pool item, in the order the scores hold them (no model: the guard's own
+    split builder, under MMUPT_HOME's cache)."""
+    from mmupt_core.model.sampling import load_images
+    from mmupt_core.scoring.checkpoint import benchmark_items
+
+    spec = (run["base_seed"], run["upt_seed"], run["reward"])
+    _, cfg = _run(spec, run["overrides"], run["bench"], pool)
+    items, _, _, _ = benchmark_items(cfg, "world_dev")
+    items, _, _ = load_images(items)  # as scoring did: an item it dropped has no digit
+    types = [(it.meta or {}).get("type", "all") for it in items]
+    if len(types) != len(run["dev"]["0"]["greedy"]):
+        raise SystemExit(f"{run['run_id']}: {len(types)} dev items, but the scores hold another count")
+    return types
+
+
+def add_types(names: list[str]) -> None:
+    """Record each scored run's dev-pool question types in its scores file (files scored before types were)."""
+    for name in names:
+        path = RESULTS / f"{name}.json"
+        data = json.loads(path.read_text())
+        for run in data["runs"]:
+            run["types"] = dev_types(run, data["pool"])
+        path.write_text(json.dumps(data) + "\n")
+        print(f"wrote {path}")
 
 
 def best_sampled(run: dict, idx: list[int], rounds: int) -> int:
@@ -190,7 +225,8 @@ def render(rows: list[dict], rounds: int, draws: int, pools: list[int]) -> str:
         f"items; {draws} dev sets drawn per size (with replacement), one per run. 'stop' is the share of draws on "
         "which the guard (`guard.max_dev_drop`) stopped the run before its last round; the run keeps the round it "
         "stopped after. 'pick' takes the round the guard's message names as best on the dev set (the base "
-        "included), the checkpoint a run with the dev guard on delivers (`mmupt checkpoint RUN`), stopped or "
+        "included; on worlds with several question types, of the rounds where no type fell past the line: "
+        "dev-guard-types.md), the checkpoint a run with the dev guard on delivers (`mmupt checkpoint RUN`), stopped or "
         f"not. Every Δ is on the run's own 300-item eval split, from its base, after round {rounds} for "
         "'none'. 'harms' marks runs whose eval greedy ends more than 2 points below base (the judge in every "
         "group below); 'harms on the pool' the same on the dev pool, where the two disagree.",
@@ -270,6 +306,8 @@ def main() -> None:
     s.add_argument("--rounds", type=int, default=3)
     s.add_argument("--jobs", type=int, default=2)
     s.add_argument("--out", required=True)
+    t = sub.add_parser("types", help="add the dev pool's question types to scores files written without them")
+    t.add_argument("names", nargs="+")
     r = sub.add_parser("report", help="replay the guard on dev draws from scored runs")
     r.add_argument("names", nargs="+")
     r.add_argument("--out", default="dev-guard")
@@ -278,6 +316,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.cmd == "score":
         score(args)
+    elif args.cmd == "types":
+        add_types(args.names)
     else:
         report(args.names, args.out, args.draws, args.rounds)
 

@@ -128,3 +128,35 @@ def test_running_a_dev_stopped_run_again_stops_at_the_same_round_instead_of_trai
     steps = Steps(prepare=lambda *a: 1, setup=lambda c, r: None, round=lambda c, r, k: ran.append(k))
     run_rounds(load_config("conf/tiny.yaml", DEV), 5, "r", steps=steps)
     assert ran == [1, 2]  # rounds 1 and 2 are done (their stages skip); round 3 never starts
+
+
+def test_a_round_where_one_question_type_fell_past_the_line_is_not_delivered(tmp_path):
+    """On `framed`, UPT's count questions fell while colour rose and the overall mean held
+    (bench/results/dev-guard-types.md): the round delivered must not hide such a fall."""
+    from mmupt_core.rounds.guard import dev_guard_stop
+
+    cfg = load_config("conf/tiny.yaml", DEV)
+    store = Store(store_path(cfg))
+    store.ensure_run("t", "h", dump_config(cfg))
+    # (overall, colour, count) on the dev set: round 1 is best overall, but its counts fell 0.08
+    dev = [(0.70, 0.75, 0.64), (0.74, 0.84, 0.56), (0.72, 0.78, 0.64), (0.66, 0.80, 0.50)]
+    for r, (overall, colour, count) in enumerate(dev):
+        metrics = [
+            {"benchmark": "world_eval", "metric": "greedy_acc", "value": overall, "n": 300},
+            {"benchmark": "world_dev", "metric": "greedy_acc", "value": overall, "n": 100},
+            {"benchmark": "world_dev", "metric": "greedy_acc/colour", "value": colour, "n": 100},
+            {"benchmark": "world_dev", "metric": "greedy_acc/count", "value": count, "n": 100},
+        ]
+        path = _checkpoint_dir(tmp_path / f"round-{r}", float(r))
+        parent = checkpoint_id("t", r - 1) if r else None
+        record = StageRecord(metrics=metrics, checkpoint={"path": str(path), "parent_id": parent})
+        store.record_stage("t", r, "evaluate", "h", record, wall_s=1.0, finishes_round=True)
+    summaries = round_summaries(store, "t")
+    run = choose(summaries, "t")
+    assert run.round == 2 and "no question type fell more than 0.02 below its base" in run.why
+    assert choose(summaries, "t", "dev").round == 1  # the overall pick, asked for by name
+    text = verdict(summaries)
+    assert "best at round 1 (0.740); the dev guard stopped the run after round 3" in text
+    assert "at round 1 count questions fell more than 0.02 below the base on the dev set" in text
+    assert "the run delivers round 2's checkpoint" in text
+    assert "its best round is 2 (0.720)" in dev_guard_stop(cfg, "t", 3)

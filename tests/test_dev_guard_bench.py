@@ -23,3 +23,16 @@ def test_a_fall_exactly_at_the_line_does_not_stop_and_the_draw_is_what_is_scored
     # a draw that repeats item 0 (drawn with replacement) weighs it twice
     assert replay(run, [0, 0, 1], drop=0.3, rounds=3) == (1, 0)  # 1.0 -> 0.667
     assert replay(run, [0, 1], drop=0.3, rounds=3) == (1, 0)  # 1.0 -> 0.5
+
+
+def test_the_per_type_pick_skips_a_round_where_one_type_fell_and_the_overall_pick_does_not():
+    from bench.dev_guard_types import picks
+
+    types = ["colour", "colour", "count", "count"]
+    # round 1 gets everything right; round 2 loses a count: both picks take round 1
+    run = _run(["1011", "1111", "1110"])
+    assert picks(run, types, [0, 1, 2, 3], line=0.1, rounds=2) == (1, 1)
+    # round 1: colour 0 -> 1.0 but count 1.0 -> 0.5, overall 0.5 -> 0.75; round 2 ties it overall and loses no
+    # type: the overall pick takes round 1 (the earliest of the tie), the per-type pick round 2
+    run = _run(["0011", "1110", "1011"])
+    assert picks(run, types, [0, 1, 2, 3], line=0.1, rounds=2) == (1, 2)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
-from mmupt_core.view.summary import best_round, fell_past
+from mmupt_core.view.summary import best_safe_round, fell_past
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 GO_ON = "guard.go_on_anyway=true"
@@ -67,13 +67,19 @@ def gone_past(config: RunConfig, probe: ProbeResult) -> str | None:
     return f"the config goes past the probe's '{probe.kind}' (guard.go_on_anyway): the rounds train anyway"
 
 
-def dev_accuracy(ctx: Context) -> dict[int, float]:
-    """Greedy accuracy on the labelled dev set, per round evaluated (round 0 = the base)."""
-    return {
-        m["round"]: m["value"]
-        for m in ctx.store.metrics(ctx.run_id)
-        if m["benchmark"] == "world_dev" and m["metric"] == "greedy_acc"
-    }
+def dev_accuracy(ctx: Context) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
+    """Greedy accuracy on the labelled dev set per round evaluated (round 0 = the base), overall and per question
+    type."""
+    overall: dict[int, float] = {}
+    by_type: dict[int, dict[str, float]] = {}
+    for m in ctx.store.metrics(ctx.run_id):
+        if m["benchmark"] != "world_dev" or not m["metric"].startswith("greedy_acc"):
+            continue
+        if m["metric"] == "greedy_acc":
+            overall[m["round"]] = m["value"]
+        elif m["metric"].startswith("greedy_acc/"):
+            by_type.setdefault(m["round"], {})[m["metric"].split("/", 1)[1]] = m["value"]
+    return overall, by_type
 
 
 def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
@@ -82,13 +88,13 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     if drop is None:
         return None
     ctx = Context(config, run_id, round_)
-    dev = dev_accuracy(ctx)
+    dev, by_type = dev_accuracy(ctx)
     if 0 not in dev or round_ not in dev or not fell_past(dev[0], dev[round_], drop):
         return None
-    best = best_round(dev)
+    best = best_safe_round(dev, by_type, drop)
     # the run's last checkpoint is the round that fell; the best round's is named, because keeping it is what
     # does no harm: stopping alone kept most of the loss where it came a little each round
-    # (bench/results/dev-guard.md)
+    # (bench/results/dev-guard.md); no question type may have fallen past the line there either
     ck = ctx.store.checkpoint(run_id, best)
     use = f": use its checkpoint, {ck['path']} (`mmupt checkpoint {run_id}` gives it)" if ck else ""
     return (

@@ -71,8 +71,14 @@ def choose(
             if fell is not None
             else "it did not stop the run"
         )
+        types = len(next((s.dev_types for s in with_ck if s.round == 0), {}))
+        among = (
+            f" (of the rounds where no question type fell more than {summaries[-1].max_dev_drop:.2f} below its base)"
+            if types > 1
+            else ""
+        )
         why = (
-            f"the dev guard is on, so the run delivers its best round on the labelled dev set, {chosen.round} "
+            f"the dev guard is on, so the run delivers its best round on the labelled dev set{among}, {chosen.round} "
             f"(greedy {dev[chosen.round]:.3f}; the base {dev[0]:.3f}); its last is round {last.round}; {stop}"
         )
         return _choice(run_id, chosen, pick, why, True)

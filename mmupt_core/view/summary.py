@@ -6,7 +6,7 @@ Accuracy is the embedded world's held-out split (`world_eval`) or, for real data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -51,6 +51,7 @@ class RoundSummary:
     delta: float | None = None
     dev: float | None = None  # greedy on the labelled dev set (evaluation.dev_items): USES LABELS
     dev_sampled: float | None = None  # sampled accuracy there, at evaluation.temperature: USES LABELS
+    dev_types: dict[str, float] = field(default_factory=dict)  # greedy there, per question type: USES LABELS
     dev_temperature: float = 1.0  # evaluation.temperature, as the run was configured
     max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
@@ -76,6 +77,23 @@ def best_round(scores: dict[int, float]) -> int:
     return max(scores, key=lambda r: (scores[r], -r))
 
 
+def best_safe_round(
+    scores: dict[int, float], by_type: dict[int, dict[str, float]], line: float | None
+) -> int:
+    """The best round by `scores` among those where no question type's score fell more than `line` below its
+    base's (the base always qualifies): one type's collapse hides in the overall mean (on `framed`, UPT's count
+    questions fell while colour rose; bench/results/dev-guard-types.md). With one type this is `best_round`."""
+    base = by_type.get(0, {})
+    if line is None or 0 not in scores or len(base) < 2:
+        return best_round(scores)
+    safe = {
+        r: v
+        for r, v in scores.items()
+        if r == 0 or not any(fell_past(b, by_type.get(r, {}).get(t, b), line) for t, b in base.items())
+    }
+    return best_round(safe)
+
+
 def dev_guard_fired(summaries: list[RoundSummary]) -> int | None:
     """The round after which the labelled dev guard stopped the run (its last dev score fell past the line, as
     the run was last configured), or None."""
@@ -96,8 +114,9 @@ def delivered(summaries: list[RoundSummary]) -> tuple[RoundSummary, bool] | None
     if not with_ck:
         return None
     dev = {s.round: s.dev for s in with_ck if s.dev is not None}
-    if summaries[-1].max_dev_drop is not None and 0 in dev:
-        best = best_round(dev)
+    line = summaries[-1].max_dev_drop
+    if line is not None and 0 in dev:
+        best = best_safe_round(dev, {s.round: s.dev_types for s in with_ck}, line)
         return next(s for s in with_ck if s.round == best), True
     return max(with_ck, key=lambda s: s.round), False
 
@@ -140,6 +159,11 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
                 s.pass_k = m.get((bench, f"pass@{s.k}"), (None, None))[0]
         s.dev = m.get(("world_dev", "greedy_acc"), (None, None))[0]
         s.dev_sampled = m.get(("world_dev", "sampled_acc"), (None, None))[0]
+        s.dev_types = {
+            k.split("/", 1)[1]: v
+            for (b, k), (v, _) in m.items()
+            if b == "world_dev" and k.startswith("greedy_acc/")
+        }
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
         items = m.get(("pool", "items"), (None, None))[0]
         accepted = m.get(("pool", "accepted"), (None, None))[0]
@@ -282,6 +306,14 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
         if dev_guard_fired(summaries) is not None:
             text += f"; the dev guard stopped the run after round {last_dev}"
         chosen = delivered(summaries)
+        if chosen is not None and chosen[1] and chosen[0].round != best:
+            by_round = {s.round: s.dev_types for s in summaries}
+            line = summaries[-1].max_dev_drop
+            fell = [t for t, b in by_round[0].items() if fell_past(b, by_round[best].get(t, b), line)]
+            text += (
+                f"; at round {best} {', '.join(fell)} questions fell more than {line:.2f} below the base on the dev "
+                "set"
+            )
         last_ck = max((s.round for s in summaries if s.path), default=None)
         if chosen is not None and chosen[1] and chosen[0].round != last_ck:
             text += (
