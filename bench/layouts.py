@@ -84,7 +84,9 @@ def mmr1(root: Path, n: int = 3) -> Path:
     return _write(rows, features, root / "mmr1", how="disk")
 
 
-def mathvista(root: Path) -> Path:
+def mathvista(root: Path, folder: str = "mathvista", first_image: int = 30) -> Path:
+    """Three MathVista testmini rows; another `folder` and `first_image` give a copy with other images (the same
+    questions about other pictures), e.g. a labelled dev set apart from the reported copy."""
     from datasets import Features, Sequence, Value
     from datasets import Image as HFImage
 
@@ -111,7 +113,7 @@ def mathvista(root: Path) -> Path:
             "∠BOC＝（）",
         ],
         "image": ["images/1.jpg", "images/2.jpg", "images/3.jpg"],
-        "decoded_image": [image(30), image(31), image(32)],
+        "decoded_image": [image(first_image + k) for k in range(3)],
         "choices": [None, None, ["135°", "140°", "145°", "150°"]],
         "unit": [None, "g", None],
         "precision": [1.0, None, None],
@@ -124,7 +126,7 @@ def mathvista(root: Path) -> Path:
             "Hint: ... option letter\nQuestion: ∠BOC＝（）\nChoices:\n(A) 135°\n(B) 140°\n(C) 145°\n(D) 150°",
         ],
     }
-    return _write(rows, features, root / "mathvista" / "testmini.parquet")
+    return _write(rows, features, root / folder / "testmini.parquet")
 
 
 def wemath(root: Path) -> Path:

@@ -16,6 +16,7 @@ from mmupt_core.config.base import ConfigError, Section
 from mmupt_core.config.run import RunConfig, config_source, dump_config, load_config, parse_override
 from mmupt_core.config.sections import (
     BENCHMARK_NAMES,
+    DEV_BENCHMARKS,
     DataConfig,
     EvaluationConfig,
     GuardConfig,
@@ -30,6 +31,7 @@ from mmupt_core.config.world import WORLD_VARIANTS, BootstrapConfig, WorldConfig
 
 __all__ = [
     "BENCHMARK_NAMES",
+    "DEV_BENCHMARKS",
     "WORLD_VARIANTS",
     "BootstrapConfig",
     "ConfigError",

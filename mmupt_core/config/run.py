@@ -44,11 +44,19 @@ class RunConfig(Section):
     def _dev_guard_needs_a_dev_set(self) -> RunConfig:
         if self.guard.max_dev_drop is not None and not self.evaluation.dev_items:
             raise ValueError(
-                "guard.max_dev_drop needs a labelled dev set: set evaluation.dev_items (e.g. 100)"
+                "guard.max_dev_drop needs a labelled dev set: set evaluation.dev_items (e.g. 100; on real data "
+                "with evaluation.dev_benchmark and evaluation.dev_source)"
             )
-        if self.evaluation.dev_items and self.model.name_or_path != "tiny":
+        ev = self.evaluation
+        if ev.dev_items and self.model.name_or_path != "tiny" and ev.dev_benchmark is None:
             raise ValueError(
-                "evaluation.dev_items draws from the embedded world: it needs model.name_or_path=tiny"
+                "evaluation.dev_items alone draws from the embedded world, which only the tiny model reads: for "
+                "this model, name a labelled dev set of your own with evaluation.dev_benchmark (its layout and "
+                "scoring, e.g. mathvista_testmini) and evaluation.dev_source (its file, folder or hub id)"
+            )
+        if ev.dev_benchmark is not None and not ev.dev_items:
+            raise ValueError(
+                "evaluation.dev_benchmark is set but evaluation.dev_items is 0: set how many of its rows to score"
             )
         return self
 

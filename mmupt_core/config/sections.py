@@ -135,6 +135,10 @@ BENCHMARK_NAMES = (
     "mathvision_testmini",
 )
 
+# The names a labelled dev set's scores are stored under: the embedded world's, and one of real data
+# (evaluation.dev_benchmark). Both USE LABELS.
+DEV_BENCHMARKS = ("world_dev", "dev")
+
 
 class EvaluationConfig(Section):
     benchmarks: list[str] = Field(default_factory=lambda: ["world_eval"])
@@ -150,9 +154,15 @@ class EvaluationConfig(Section):
     # Answer length when scoring (None: sampling.max_tokens); benchmark runs allow far longer answers than rollouts.
     max_tokens: int | None = Field(default=None, ge=1)
     limit: int | None = Field(default=None, ge=1)
-    # USES LABELS. Labelled questions of the embedded world, apart from every split, scored each round as the
-    # benchmark 'world_dev' for monitoring, checkpoint choice and the guard (guard.max_dev_drop). 0: none.
+    # USES LABELS. A labelled dev set, scored each round for monitoring, checkpoint choice and the guard
+    # (guard.max_dev_drop): this many questions of the embedded world, apart from every split (benchmark
+    # 'world_dev'); or, with dev_benchmark, at most this many rows of dev_source (benchmark 'dev'). 0: none.
     dev_items: int = Field(default=0, ge=0)
+    # Real data: the dev set's column layout and official scoring rules (a benchmark's name, e.g.
+    # mathvista_testmini) and a labelled copy of your own in that layout (a file, folder or hub id), held apart
+    # from every benchmark you report.
+    dev_benchmark: str | None = None
+    dev_source: str | None = None
 
     @model_validator(mode="after")
     def _known(self) -> EvaluationConfig:
@@ -161,7 +171,32 @@ class EvaluationConfig(Section):
                 raise ValueError(f"unknown benchmark {name!r}; known: {list(BENCHMARK_NAMES)}")
         if (self.judge_url is None) != (self.judge_model is None):
             raise ValueError("judge_url and judge_model go together")
+        if (self.dev_benchmark is None) != (self.dev_source is None):
+            raise ValueError(
+                "dev_benchmark and dev_source go together: the dev set's layout (a benchmark name) and its "
+                "labelled copy"
+            )
+        if self.dev_benchmark is not None:
+            if self.dev_benchmark not in BENCHMARK_NAMES or self.dev_benchmark == "world_eval":
+                raise ValueError(
+                    f"dev_benchmark {self.dev_benchmark!r} is not a benchmark layout; known: "
+                    f"{[n for n in BENCHMARK_NAMES if n != 'world_eval']}"
+                )
+            if (
+                self.dev_benchmark in self.benchmarks
+                and self.sources.get(self.dev_benchmark) == self.dev_source
+            ):
+                raise ValueError(
+                    f"dev_source {self.dev_source!r} is the copy of {self.dev_benchmark} this run reports: a dev "
+                    "set that chooses checkpoints must be apart from the benchmarks reported"
+                )
         return self
+
+    def dev_set(self) -> str | None:
+        """The benchmark name the labelled dev set is scored and stored under, or None without one."""
+        if not self.dev_items:
+            return None
+        return "dev" if self.dev_benchmark else "world_dev"
 
 
 class StoreConfig(Section):

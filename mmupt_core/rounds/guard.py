@@ -13,7 +13,7 @@ already trained past round 1 are never stopped by the probe.
 
 from __future__ import annotations
 
-from mmupt_core.config import RunConfig
+from mmupt_core.config import DEV_BENCHMARKS, RunConfig
 from mmupt_core.rounds.context import Context
 from mmupt_core.view.summary import best_safe_round, fell_past
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
@@ -73,7 +73,7 @@ def dev_accuracy(ctx: Context) -> tuple[dict[int, float], dict[int, dict[str, fl
     overall: dict[int, float] = {}
     by_type: dict[int, dict[str, float]] = {}
     for m in ctx.store.metrics(ctx.run_id):
-        if m["benchmark"] != "world_dev" or not m["metric"].startswith("greedy_acc"):
+        if m["benchmark"] not in DEV_BENCHMARKS or not m["metric"].startswith("greedy_acc"):
             continue
         if m["metric"] == "greedy_acc":
             overall[m["round"]] = m["value"]

@@ -346,7 +346,8 @@ def evaluate_stage(ctx: Context) -> StageRecord:
     if ck is None:
         raise ValueError(f"run {ctx.run_id!r} round {ctx.round}: no checkpoint; run the train stage first")
     rows = []
-    dev = ["world_dev"] if cfg.evaluation.dev_items else []  # labelled, apart from the held-out benchmarks
+    dev_set = cfg.evaluation.dev_set()
+    dev = [dev_set] if dev_set else []  # labelled, apart from the held-out benchmarks
     with open_sampler(cfg, ck["path"]) as sampler:
         for name in [*cfg.evaluation.benchmarks, *dev]:
             metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)

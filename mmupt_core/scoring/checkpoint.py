@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from mmupt_core.config import RunConfig
+from mmupt_core.config import DEV_BENCHMARKS, RunConfig
 from mmupt_core.model.backend import open_sampler
 from mmupt_core.model.sampling import SamplingParams, load_images, requests_for
 from mmupt_core.paths import cache_dir
@@ -17,7 +17,7 @@ from mmupt_core.world.builder import world_path
 def benchmark_label(cfg: RunConfig, name: str) -> str:
     """The name a benchmark's scores are stored and shown under: the scoring mode beside every paper
     benchmark ("mathvista_testmini:official"); the embedded world has one scorer."""
-    return name if name in ("world_eval", "world_dev") else f"{name}:{cfg.evaluation.scoring}"
+    return name if name in ("world_eval", *DEV_BENCHMARKS) else f"{name}:{cfg.evaluation.scoring}"
 
 
 def benchmark_items(cfg: RunConfig, name: str):
@@ -33,14 +33,28 @@ def benchmark_items(cfg: RunConfig, name: str):
         return items, {it.item_id: it.answer for it in items}, EquivalenceScorer(), default_extract
     from mmupt_core.scoring.benchmarks import load_benchmark
 
-    bench, loaded = load_benchmark(
-        name,
-        cfg.model,
-        cache_dir("benchmarks"),
-        source=cfg.evaluation.sources.get(name),
-        limit=cfg.evaluation.limit,
-        max_source_pixels=cfg.data.max_source_pixels,
-    )
+    ev = cfg.evaluation
+    if name == "dev":  # labelled data of the user's own, in a benchmark's layout (evaluation.dev_benchmark)
+        bench, loaded = load_benchmark(
+            ev.dev_benchmark,
+            cfg.model,
+            cache_dir("benchmarks"),
+            source=ev.dev_source,
+            limit=ev.dev_items,
+            max_source_pixels=cfg.data.max_source_pixels,
+        )
+        if ev.dev_benchmark in ev.benchmarks:
+            reported, answers, _, _ = benchmark_items(cfg, ev.dev_benchmark)
+            _check_apart(loaded, reported, answers, ev.dev_benchmark)
+    else:
+        bench, loaded = load_benchmark(
+            name,
+            cfg.model,
+            cache_dir("benchmarks"),
+            source=ev.sources.get(name),
+            limit=ev.limit,
+            max_source_pixels=cfg.data.max_source_pixels,
+        )
     mode = cfg.evaluation.scoring
     scorer = bench.scorers[mode]
     if cfg.evaluation.judge_url:
@@ -48,6 +62,33 @@ def benchmark_items(cfg: RunConfig, name: str):
 
         scorer = JudgeScorer(scorer, cfg.evaluation.judge_url, cfg.evaluation.judge_model)
     return loaded.items, loaded.answers, scorer, lambda text, item: bench.extract(text, item, mode)
+
+
+def _check_apart(dev, reported: list, reported_answers: dict[str, str], name: str) -> None:
+    """A dev set that chooses checkpoints must share no question with the benchmark it would be judged on: the
+    same question text, answer and image is one question, wherever each copy came from."""
+    import hashlib
+    from pathlib import Path
+
+    from mmupt_core.data.sources import DataError
+
+    def keys(items, answers) -> set[tuple]:
+        return {
+            (
+                it.question,
+                answers.get(it.item_id),
+                hashlib.sha256(Path(it.image).read_bytes()).hexdigest(),
+            )
+            for it in items
+            if it.image and Path(it.image).is_file()
+        }
+
+    shared = keys(dev.items, dev.answers) & keys(reported, reported_answers)
+    if shared:
+        raise DataError(
+            f"evaluation.dev_source shares {len(shared)} of its {len(dev.items)} questions with {name}, which this "
+            "run reports: a dev set that chooses checkpoints must be apart from the benchmarks reported"
+        )
 
 
 def evaluate_checkpoint(

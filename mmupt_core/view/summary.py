@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from mmupt_core.config import RunConfig
+from mmupt_core.config import DEV_BENCHMARKS, RunConfig
 from mmupt_core.store.db import Store
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
@@ -157,12 +157,11 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
             if maj:
                 s.k, s.maj = int(maj[0][4:]), maj[1][0]
                 s.pass_k = m.get((bench, f"pass@{s.k}"), (None, None))[0]
-        s.dev = m.get(("world_dev", "greedy_acc"), (None, None))[0]
-        s.dev_sampled = m.get(("world_dev", "sampled_acc"), (None, None))[0]
+        dev = next((b for b in DEV_BENCHMARKS if (b, "greedy_acc") in m), None)
+        s.dev = m.get((dev, "greedy_acc"), (None, None))[0]
+        s.dev_sampled = m.get((dev, "sampled_acc"), (None, None))[0]
         s.dev_types = {
-            k.split("/", 1)[1]: v
-            for (b, k), (v, _) in m.items()
-            if b == "world_dev" and k.startswith("greedy_acc/")
+            k.split("/", 1)[1]: v for (b, k), (v, _) in m.items() if b == dev and k.startswith("greedy_acc/")
         }
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
         items = m.get(("pool", "items"), (None, None))[0]
