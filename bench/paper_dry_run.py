@@ -84,6 +84,7 @@ def write_inputs(root: Path) -> dict[str, Path]:
         "wemath_testmini": layouts.wemath(root),
         "mathverse_testmini": layouts.mathverse(root),
         "mathvision_test": layouts.mathvision(root),
+        "dev": layouts.mathvista(root, folder="mathvista-dev", first_image=60),
     }
 
 
@@ -119,6 +120,11 @@ def overrides(paths: dict[str, Path], vllm: bool) -> list[tuple[str, str]]:
             "the round runs whatever the probe says of a model that only learned the answer format",
         ),
         ("guard.min_agreement_change=null", "one round only: the consolidation guard acts from round 2"),
+        # not in the paper: the optional labelled dev set, run here so that its real-data path runs somewhere
+        ("evaluation.dev_benchmark=mathvista_testmini", "not in the paper: a labelled dev set (USES LABELS)"),
+        (f"evaluation.dev_source={paths['dev']}", "3 labelled rows in MathVista's layout, other images"),
+        ("evaluation.dev_items=3", "all 3 of them, scored each round as benchmark 'dev'"),
+        ("guard.max_dev_drop=0.02", "the dev guard on, as a user would set it"),
     ]
 
 
@@ -150,6 +156,8 @@ def main() -> None:
         ("the update ran as 2 ranks", train.get("processes") == 2.0),
         ("the checkpoint of round 1 was written", bool(store.checkpoint(RUN, 1))),
     ]
+    dev = {m["round"]: m["n"] for m in metrics if m["benchmark"] == "dev" and m["metric"] == "greedy_acc"}
+    checks.append(("the labelled dev set scored its 3 rows at rounds 0 and 1", dev == {0: 3, 1: 3}))
     scored = {}
     for name, rows in BENCHMARK_ROWS.items():
         ns = {
