@@ -38,7 +38,8 @@ def _dev(summaries: list[RoundSummary], field: str, what: str) -> dict[int, floa
     scores = {s.round: getattr(s, field) for s in summaries if getattr(s, field) is not None and s.path}
     if not scores:
         raise ChoiceError(
-            f"the run has no {what} on a labelled dev set: it needs evaluation.dev_items (which uses labels)"
+            f"the run has no {what} on a labelled dev set: it needs evaluation.dev_items (which uses labels; on "
+            "real data with evaluation.dev_benchmark and evaluation.dev_source)"
         )
     return scores
 
