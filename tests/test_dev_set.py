@@ -102,7 +102,8 @@ def test_a_round_scores_the_dev_set_and_the_guard_and_the_choice_read_it(tmp_pat
     store = Context(cfg, "d", 0).store
     scored = {(m["round"], m["metric"]): m["n"] for m in store.metrics("d") if m["benchmark"] == "dev"}
     assert scored[(0, "greedy_acc")] == 3 and scored[(1, "greedy_acc")] == 3
-    assert (1, "greedy_acc/multi_choice") in scored  # per question type, as the guard reads it
+    # per question type, as the guard reads it, each type counting its own rows
+    assert scored[(1, "greedy_acc/multi_choice")] == 1 and scored[(1, "greedy_acc/free_form")] == 2
     summaries = round_summaries(store, "d")
     assert summaries[0].dev is not None and summaries[0].benchmark == "world_eval"
     assert "labelled dev set (USES LABELS)" in verdict(summaries)

@@ -16,3 +16,15 @@ def test_summary_has_greedy_sampled_majority_and_pass_at_k():
     assert m["greedy_acc"] == 0.5 and m["sampled_acc"] == pytest.approx(1 / 8)
     assert m["maj@4"] == 0.0 and m["pass@4"] == 0.5
     assert m["pass@4/count"] == 0.5 and m["n"] == 2
+
+
+def test_each_question_type_counts_its_own_questions():
+    items = [Item(item_id=i, source="t", image="x.png", question="q") for i in "abc"]
+    results = [
+        ItemOutcome("a", "count", "2", greedy="2", samples=["2", "2"]),
+        ItemOutcome("b", "colour", "red", greedy="red", samples=["red", "blue"]),
+        ItemOutcome("c", "colour", "blue", greedy="red", samples=["red", "red"]),
+    ]
+    m = summarize(items, results, EquivalenceScorer(), k=2)
+    assert (m["n"], m["n/count"], m["n/colour"]) == (3, 1, 2)
+    assert m["greedy_acc/colour"] == 0.5

@@ -351,9 +351,11 @@ def evaluate_stage(ctx: Context) -> StageRecord:
     with open_sampler(cfg, ck["path"]) as sampler:
         for name in [*cfg.evaluation.benchmarks, *dev]:
             metrics = evaluate_checkpoint(cfg, ck["path"], benchmark=name, sampler=sampler)
-            n = int(metrics.pop("n"))
-            label = benchmark_label(cfg, name)
-            rows += metric_rows(label, metrics, n)
+            counts = {k: int(metrics.pop(k)) for k in [k for k in metrics if k == "n" or k.startswith("n/")]}
+            for row in metric_rows(benchmark_label(cfg, name), metrics, counts["n"]):
+                # a per-type metric ("greedy_acc/count") counts that type's questions, not the benchmark's
+                kind = row["metric"].split("/", 1)[1] if "/" in row["metric"] else None
+                rows.append(row | {"n": counts.get(f"n/{kind}", counts["n"])})
     return StageRecord(metrics=rows)
 
 

@@ -116,7 +116,7 @@ def summarize(
         for key, values in metrics.items():
             out[key + suffix] = sum(values) / len(values)
         out[f"gap{suffix}"] = out[f"maj@{k}{suffix}"] - out[f"greedy_acc{suffix}"]
-    out["n"] = len(results)
+        out[f"n{suffix}"] = len(metrics["greedy_acc"])  # a type's own question count, for its rows' n
     return out
 
 
