@@ -118,18 +118,25 @@ def score(args) -> None:
     print(f"wrote {out}")
 
 
+def draw_greedy(
+    run: dict, idx: list[int], rounds: int, types: list[str] | None
+) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
+    """Greedy accuracy per round on one dev draw, overall and per question type (none without `types`)."""
+    digits = [run["dev"][str(r)]["greedy"] for r in range(rounds + 1)]
+    overall = {r: sum(digits[r][i] == "1" for i in idx) / len(idx) for r in range(rounds + 1)}
+    by_type: dict[int, dict[str, float]] = {r: {} for r in range(rounds + 1)}
+    for t in sorted({types[i] for i in idx}) if types else []:
+        mine = [i for i in idx if types[i] == t]
+        for r in range(rounds + 1):
+            by_type[r][t] = sum(digits[r][i] == "1" for i in mine) / len(mine)
+    return overall, by_type
+
+
 def replay(run: dict, idx: list[int], drop: float, rounds: int) -> tuple[int, int]:
     """(round the guard leaves the run on, round its message names as best) on one dev draw, by the guard's
     own rules: the best round is the best of those where no question type fell past the line (`types`)."""
-    digits = [run["dev"][str(r)]["greedy"] for r in range(rounds + 1)]
-    g = {r: sum(digits[r][i] == "1" for i in idx) / len(idx) for r in range(rounds + 1)}
+    g, by_type = draw_greedy(run, idx, rounds, run.get("types"))
     last = next((r for r in range(1, rounds + 1) if fell_past(g[0], g[r], drop)), rounds)
-    types = run.get("types")
-    by_type: dict[int, dict[str, float]] = {r: {} for r in range(last + 1)}
-    for t in sorted({types[i] for i in idx}) if types else []:
-        mine = [i for i in idx if types[i] == t]
-        for r in range(last + 1):
-            by_type[r][t] = sum(digits[r][i] == "1" for i in mine) / len(mine)
     return last, best_safe_round({r: g[r] for r in range(last + 1)}, by_type, drop)
 
 

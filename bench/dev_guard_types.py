@@ -21,7 +21,7 @@ import random
 import statistics
 from collections import Counter
 
-from bench.dev_guard import RESULTS, _run, dev_types
+from bench.dev_guard import RESULTS, _run, dev_types, draw_greedy
 from mmupt_core.view.summary import best_round, best_safe_round
 
 SIZES = [100, 200, 400]
@@ -45,13 +45,7 @@ def eval_by_type(run: dict, pool: int, rounds: int) -> dict[str, list[float]]:
 
 def picks(run: dict, types: list[str], idx: list[int], line: float, rounds: int) -> tuple[int, int]:
     """(overall pick, per-type pick) on one dev draw."""
-    digits = [run["dev"][str(r)]["greedy"] for r in range(rounds + 1)]
-    overall = {r: sum(digits[r][i] == "1" for i in idx) / len(idx) for r in range(rounds + 1)}
-    by_type: dict[int, dict[str, float]] = {r: {} for r in range(rounds + 1)}
-    for t in sorted({types[i] for i in idx}):
-        mine = [i for i in idx if types[i] == t]
-        for r in range(rounds + 1):
-            by_type[r][t] = sum(digits[r][i] == "1" for i in mine) / len(mine)
+    overall, by_type = draw_greedy(run, idx, rounds, types)
     return best_round(overall), best_safe_round(overall, by_type, line)
 
 

@@ -13,9 +13,9 @@ already trained past round 1 are never stopped by the probe.
 
 from __future__ import annotations
 
-from mmupt_core.config import DEV_BENCHMARKS, RunConfig
+from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
-from mmupt_core.view.summary import best_safe_round, fell_past
+from mmupt_core.view.summary import best_safe_round, fell_past, round_summaries
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 GO_ON = "guard.go_on_anyway=true"
@@ -67,36 +67,21 @@ def gone_past(config: RunConfig, probe: ProbeResult) -> str | None:
     return f"the config goes past the probe's '{probe.kind}' (guard.go_on_anyway): the rounds train anyway"
 
 
-def dev_accuracy(ctx: Context) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
-    """Greedy accuracy on the labelled dev set per round evaluated (round 0 = the base), overall and per question
-    type."""
-    overall: dict[int, float] = {}
-    by_type: dict[int, dict[str, float]] = {}
-    for m in ctx.store.metrics(ctx.run_id):
-        if m["benchmark"] not in DEV_BENCHMARKS or not m["metric"].startswith("greedy_acc"):
-            continue
-        if m["metric"] == "greedy_acc":
-            overall[m["round"]] = m["value"]
-        elif m["metric"].startswith("greedy_acc/"):
-            by_type.setdefault(m["round"], {})[m["metric"].split("/", 1)[1]] = m["value"]
-    return overall, by_type
-
-
 def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     """Why the run must stop after `round_` by the labelled dev guard, or None (also when it is off)."""
     drop = config.guard.max_dev_drop
     if drop is None:
         return None
-    ctx = Context(config, run_id, round_)
-    dev, by_type = dev_accuracy(ctx)
+    summaries = round_summaries(Context(config, run_id, round_).store, run_id)
+    dev = {s.round: s.dev for s in summaries if s.dev is not None}
     if 0 not in dev or round_ not in dev or not fell_past(dev[0], dev[round_], drop):
         return None
-    best = best_safe_round(dev, by_type, drop)
+    best = best_safe_round(dev, {s.round: s.dev_types for s in summaries}, drop)
     # the run's last checkpoint is the round that fell; the best round's is named, because keeping it is what
     # does no harm: stopping alone kept most of the loss where it came a little each round
     # (bench/results/dev-guard.md); no question type may have fallen past the line there either
-    ck = ctx.store.checkpoint(run_id, best)
-    use = f": use its checkpoint, {ck['path']} (`mmupt checkpoint {run_id}` gives it)" if ck else ""
+    path = next((s.path for s in summaries if s.round == best and s.path), None)
+    use = f": use its checkpoint, {path} (`mmupt checkpoint {run_id}` gives it)" if path else ""
     return (
         f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
         f"{dev[0]:.3f} → {dev[round_]:.3f}, more than {drop:.2f} below the base; its best round is {best} "

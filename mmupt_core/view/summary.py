@@ -83,15 +83,15 @@ def best_safe_round(
     """The best round by `scores` among those where no question type's score fell more than `line` below its
     base's (the base always qualifies): one type's collapse hides in the overall mean (on `framed`, UPT's count
     questions fell while colour rose; bench/results/dev-guard-types.md). With one type this is `best_round`."""
-    base = by_type.get(0, {})
-    if line is None or 0 not in scores or len(base) < 2:
+    if line is None or 0 not in scores or len(by_type.get(0, {})) < 2:
         return best_round(scores)
-    safe = {
-        r: v
-        for r, v in scores.items()
-        if r == 0 or not any(fell_past(b, by_type.get(r, {}).get(t, b), line) for t, b in base.items())
-    }
-    return best_round(safe)
+    return best_round({r: v for r, v in scores.items() if r == 0 or not fallen_types(by_type, r, line)})
+
+
+def fallen_types(by_type: dict[int, dict[str, float]], round_: int, line: float) -> list[str]:
+    """The question types whose score at `round_` fell more than `line` below their base's (round 0's)."""
+    mine = by_type.get(round_, {})
+    return [t for t, b in by_type.get(0, {}).items() if fell_past(b, mine.get(t, b), line)]
 
 
 def dev_guard_fired(summaries: list[RoundSummary]) -> int | None:
@@ -306,9 +306,8 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
             text += f"; the dev guard stopped the run after round {last_dev}"
         chosen = delivered(summaries)
         if chosen is not None and chosen[1] and chosen[0].round != best:
-            by_round = {s.round: s.dev_types for s in summaries}
             line = summaries[-1].max_dev_drop
-            fell = [t for t, b in by_round[0].items() if fell_past(b, by_round[best].get(t, b), line)]
+            fell = fallen_types({s.round: s.dev_types for s in summaries}, best, line)
             text += (
                 f"; at round {best} {', '.join(fell)} questions fell more than {line:.2f} below the base on the dev "
                 "set"
