@@ -50,6 +50,24 @@ def test_round_zero_is_the_base_and_changes_are_against_it(tmp_path):
     assert rows[1]["PL n"] == "270" and rows[1]["signal"] == "go on"  # integers print as integers
 
 
+def test_real_data_reports_the_first_configured_benchmark_not_the_first_in_sort_order(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    config = "evaluation:\n  benchmarks: [mathvista_testmini, mathverse_testmini]\n"
+    store.ensure_run("paper", "h", config)
+    for r, (vista, verse) in enumerate([(0.60, 0.30), (0.65, 0.20)]):
+        metrics = [
+            _metric("mathverse_testmini:official", "greedy_acc", verse, 788),
+            _metric("mathvista_testmini:official", "greedy_acc", vista, 1000),
+        ]
+        record = StageRecord(metrics=metrics, checkpoint={"path": f"/ck/{r}", "parent_id": None})
+        store.record_stage("paper", r, "evaluate", "h", record, wall_s=1.0, finishes_round=True)
+    summaries = round_summaries(store, "paper")
+    assert [s.benchmark for s in summaries] == ["mathvista_testmini:official"] * 2
+    assert verdict(summaries).startswith(
+        "the model got better: greedy 0.600 → 0.650 (+0.050) after round 1 on mathvista_testmini:official"
+    )
+
+
 def test_verdict_says_better_and_worse_plainly():
     def run(*greedy):
         out = [

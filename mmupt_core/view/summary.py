@@ -121,11 +121,18 @@ def delivered(summaries: list[RoundSummary]) -> tuple[RoundSummary, bool] | None
     return max(with_ck, key=lambda s: s.round), False
 
 
-def _accuracy_benchmark(names: set[str]) -> str | None:
+def _accuracy_benchmark(names: set[str], configured: list[str]) -> str | None:
+    """The benchmark the table and verdict report: the world's held-out split, else the first of the run's
+    configured benchmarks (evaluation.benchmarks, in the user's order) that has scores. A store whose config
+    names none of them falls back to the first in sort order."""
     if "world_eval" in names:
         return "world_eval"
-    paper = sorted(n for n in names if ":" in n)  # "<benchmark>:<scoring mode>"
-    return paper[0] if paper else None
+    paper = [n for n in names if ":" in n]  # "<benchmark>:<scoring mode>"
+    for name in configured:
+        mine = sorted(n for n in paper if n.split(":", 1)[0] == name)
+        if mine:
+            return mine[0]
+    return min(paper) if paper else None
 
 
 def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
@@ -140,7 +147,9 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     checkpoints = {c["round"]: c["checkpoint_id"] for c in lineage}
     paths = {c["round"]: c["path"] for c in lineage}
     rounds = sorted(set(by_round) | set(checkpoints) | set(walls))
-    bench = _accuracy_benchmark({b for m in by_round.values() for b, _ in m})
+    config = _run_config(store, run_id)
+    configured = (config.get("evaluation") or {}).get("benchmarks") or []
+    bench = _accuracy_benchmark({b for m in by_round.values() for b, _ in m}, list(configured))
     out = []
     for r in rounds:
         m = by_round.get(r, {})
@@ -172,7 +181,6 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         stop = m.get(("stopping", "stop_suggested"), (None, None))[0]
         s.stop = bool(stop) if stop is not None else None
         out.append(s)
-    config = _run_config(store, run_id)
     guard = config.get("guard") or {}
     probe = {k: v for (b, k), (v, _) in by_round.get(0, {}).items() if b == "probe"}
     if probe and out and out[0].round == 0:
