@@ -22,7 +22,7 @@ import statistics
 from collections import Counter
 
 from bench.dev_guard import RESULTS, _run, dev_types, draw_greedy
-from mmupt_core.view.summary import best_round, best_safe_round
+from mmupt_core.view.summary import best_round, best_safe_round, fallen_types, fell_past
 
 SIZES = [100, 200, 400]
 LINES = [0.02, 0.05]
@@ -43,10 +43,32 @@ def eval_by_type(run: dict, pool: int, rounds: int) -> dict[str, list[float]]:
     return {t: [v[r] for r in range(rounds + 1)] for t, v in sorted(out.items())}
 
 
-def picks(run: dict, types: list[str], idx: list[int], line: float, rounds: int) -> tuple[int, int]:
-    """(overall pick, per-type pick) on one dev draw."""
+POLICIES = ("overall", "per type", "shipped", "per-type stop")
+
+
+def picks(run: dict, types: list[str], idx: list[int], line: float, rounds: int) -> list[tuple[int, int]]:
+    """(round delivered, rounds trained) on one dev draw, per policy of POLICIES:
+    - 'overall', 'per type': the pick over every round, no stop;
+    - 'shipped': the guard today: it stops after the first round whose overall dev greedy fell past the line and
+      delivers the per-type pick among the rounds that ran;
+    - 'per-type stop': it stops also after a round where some type fell past the line."""
     overall, by_type = draw_greedy(run, idx, rounds, types)
-    return best_round(overall), best_safe_round(overall, by_type, line)
+
+    def stopped(per_type: bool) -> int:
+        return next(
+            (
+                r
+                for r in range(1, rounds + 1)
+                if fell_past(overall[0], overall[r], line) or (per_type and fallen_types(by_type, r, line))
+            ),
+            rounds,
+        )
+
+    out = [(best_round(overall), rounds), (best_safe_round(overall, by_type, line), rounds)]
+    for per_type in (False, True):
+        last = stopped(per_type)
+        out.append((best_safe_round({r: overall[r] for r in range(last + 1)}, by_type, line), last))
+    return out
 
 
 def main() -> None:
@@ -78,20 +100,22 @@ def main() -> None:
                     outcomes = [picks(run, types, idx, line, rounds) for idx in draws]
                     row["policies"][f"{n}/{line}"] = {
                         policy: {
-                            "rounds": dict(Counter(str(o[k]) for o in outcomes)),
+                            "rounds": dict(Counter(str(o[k][0]) for o in outcomes)),
+                            "trained": statistics.mean(o[k][1] for o in outcomes),
                             "greedy": statistics.mean(
-                                row["eval_greedy"][o[k]] - row["eval_greedy"][0] for o in outcomes
+                                row["eval_greedy"][o[k][0]] - row["eval_greedy"][0] for o in outcomes
                             ),
                             "by_type": {
-                                t: statistics.mean(v[o[k]] - v[0] for o in outcomes) for t, v in evals.items()
+                                t: statistics.mean(v[o[k][0]] - v[0] for o in outcomes)
+                                for t, v in evals.items()
                             },
                             # a draw whose pick leaves some type more than 2 points below its base on eval
                             "type_below": sum(
-                                any(v[o[k]] - v[0] < -HARM for v in evals.values()) for o in outcomes
+                                any(v[o[k][0]] - v[0] < -HARM for v in evals.values()) for o in outcomes
                             )
                             / len(outcomes),
                         }
-                        for k, policy in enumerate(("overall", "per type"))
+                        for k, policy in enumerate(POLICIES)
                     }
             rows.append(row)
             print(run["run_id"], "done", flush=True)
@@ -110,7 +134,8 @@ def render(rows: list[dict], rounds: int, draws: int) -> str:
         "that bench.dev_guard scored. 'overall' is the round a run with the dev guard on delivers today (the best "
         "by overall dev greedy accuracy); 'per type' the best among rounds where no type's dev greedy fell more "
         "than the line below its base. Every Δ is on the run's own 300-item eval split, per type, from its base. "
-        "'type below' is the share of draws whose pick leaves some type more than 2 points below its base.",
+        "'type below' is the share of draws whose pick leaves some type more than 2 points below its base; "
+        "'trained' the mean number of rounds that ran under the policy.",
         "",
         "## Per run: eval greedy by type and round",
         "",
@@ -123,10 +148,30 @@ def render(rows: list[dict], rounds: int, draws: int) -> str:
         lines.append(f"| {r['run_id']} | {counts} | {arrow(r['eval_greedy'])} | {types} |")
     lines += [
         "",
+        "## Stopping per type, at 100 dev items and line 0.02",
+        "",
+        "'shipped' is the guard as it ships: it stops after a round whose overall dev greedy fell past the line and "
+        "delivers the per-type pick among the rounds that ran. 'per-type stop' stops also after a round where some "
+        "type fell past it. 'trained' is the mean number of rounds that ran (of "
+        f"{rounds}).",
+        "",
+        "| run | policy | trained | Δ greedy | Δ by type | type below |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        for name in POLICIES[2:]:
+            p = r["policies"]["100/0.02"][name]
+            by_type = ", ".join(f"{t} {d:+.3f}" for t, d in p["by_type"].items())
+            lines.append(
+                f"| {r['run_id']} | {name} | {p['trained']:.2f} | {p['greedy']:+.3f} | {by_type} | "
+                f"{p['type_below']:.2f} |"
+            )
+    lines += [
+        "",
         "## The picks",
         "",
-        "| run | dev items | line | pick | rounds picked (share) | Δ greedy | Δ by type | type below |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | dev items | line | pick | rounds picked (share) | trained | Δ greedy | Δ by type | type below |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         for key, pols in r["policies"].items():
@@ -135,8 +180,8 @@ def render(rows: list[dict], rounds: int, draws: int) -> str:
                 picked = ", ".join(f"{k}: {v / draws:.2f}" for k, v in sorted(p["rounds"].items()))
                 by_type = ", ".join(f"{t} {d:+.3f}" for t, d in p["by_type"].items())
                 lines.append(
-                    f"| {r['run_id']} | {n} | {float(line):.2f} | {name} | {picked} | {p['greedy']:+.3f} | "
-                    f"{by_type} | {p['type_below']:.2f} |"
+                    f"| {r['run_id']} | {n} | {float(line):.2f} | {name} | {picked} | {p['trained']:.2f} | "
+                    f"{p['greedy']:+.3f} | {by_type} | {p['type_below']:.2f} |"
                 )
     return "\n".join(lines) + "\n"
 

@@ -82,11 +82,17 @@ def test_a_branch_is_never_stopped_by_the_probe():
     assert ran == [2, 3]
 
 
-def _round(store: Store, run_id: str, r: int, dev: float, greedy: float, dev_sampled: float = 0.5) -> None:
+def _round(
+    store: Store, run_id: str, r: int, dev: float, greedy: float, dev_sampled: float = 0.5, **dev_types: float
+) -> None:
     metrics = [
         {"benchmark": "world_dev", "metric": "greedy_acc", "value": dev, "n": 100},
         {"benchmark": "world_dev", "metric": "sampled_acc", "value": dev_sampled, "n": 100},
         {"benchmark": "world_eval", "metric": "greedy_acc", "value": greedy, "n": 300},
+    ]
+    metrics += [
+        {"benchmark": "world_dev", "metric": f"greedy_acc/{t}", "value": v, "n": 50}
+        for t, v in dev_types.items()
     ]
     parent = checkpoint_id(run_id, r - 1) if r else None  # a lineage, as the driver links it
     record = StageRecord(metrics=metrics, checkpoint={"path": f"/ck/{r}", "parent_id": parent})
@@ -123,6 +129,28 @@ def test_the_dev_guard_stops_after_a_round_that_lost_labelled_dev_accuracy_and_s
     assert "the dev guard stopped the run after round 2; the run delivers round 1's checkpoint" in text
     assert "not its last: /ck/1" in text
     assert "sampled (T = 1) 0.600 → 0.750, best at round 2 (0.750)" in text
+
+
+def test_with_dev_stop_per_type_a_type_that_fell_stops_the_run_while_the_overall_mean_held():
+    from mmupt_core.rounds.driver import should_stop
+    from mmupt_core.rounds.guard import dev_guard_stop
+
+    line = ["evaluation.dev_items=100", "guard.max_dev_drop=0.02"]
+    overall_only = load_config("conf/tiny.yaml", line)
+    per_type = load_config("conf/tiny.yaml", [*line, "guard.dev_stop_per_type=true"])
+    store = Store(store_path(per_type))
+    store.ensure_run("types", "h", dump_config(per_type))
+    # colour rises while count falls and the mean holds, as UPT did on `framed` (bench/results/dev-guard-types.md)
+    for r, (colour, count) in enumerate([(0.70, 0.70), (0.80, 0.62)]):
+        _round(store, "types", r, (colour + count) / 2, 0.7, colour=colour, count=count)
+    reason = dev_guard_stop(per_type, "types", 1)
+    assert reason and "on count questions 0.700 → 0.620, more than 0.02 below the base" in reason
+    assert "best round is 0" in reason and should_stop(per_type, "types", 1)
+    text = verdict(round_summaries(store, "types"))
+    assert "the dev guard stopped the run after round 1" in text
+    store.ensure_run("types", "h", dump_config(overall_only))  # the same run, configured as shipped
+    assert dev_guard_stop(overall_only, "types", 1) is None and not should_stop(overall_only, "types", 1)
+    assert "the dev guard stopped" not in verdict(round_summaries(store, "types"))
 
 
 def test_a_dev_split_is_built_apart_from_the_world_and_labelled(tmp_path):

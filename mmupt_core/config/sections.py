@@ -231,6 +231,12 @@ class GuardConfig(Section):
     # USES LABELS. Stop after a round whose greedy accuracy on the labelled dev set (evaluation.dev_items) fell
     # more than this below the base's. None: no dev guard.
     max_dev_drop: float | None = Field(default=None, ge=0, le=1)
+    # USES LABELS. Stop also after a round where one question type's dev greedy fell past that line (the round
+    # delivered is per type either way). Replayed on 8 runs of worlds with several types at 100 dev items
+    # (bench/results/dev-guard-types.md): on framed, UPT seeds 0 and 1 ran 1.0 and 1.2 fewer rounds of 3 and a
+    # type ended past the line on 20% and 33% of draws (32%, 34% without), but the oracle's gain fell +0.088 ->
+    # +0.061, stopped by a type's noise on 50 dev items; so off by default.
+    dev_stop_per_type: bool = False
 
     @field_validator("go_on_anyway")
     @classmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
-from mmupt_core.view.summary import best_safe_round, fell_past, round_summaries
+from mmupt_core.view.summary import best_safe_round, dev_fell, round_summaries
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 GO_ON = "guard.go_on_anyway=true"
@@ -73,18 +73,24 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     if drop is None:
         return None
     summaries = round_summaries(Context(config, run_id, round_).store, run_id)
-    dev = {s.round: s.dev for s in summaries if s.dev is not None}
-    if 0 not in dev or round_ not in dev or not fell_past(dev[0], dev[round_], drop):
+    fell = dev_fell(summaries, round_)
+    if not fell:
         return None
-    best = best_safe_round(dev, {s.round: s.dev_types for s in summaries}, drop)
+    dev = {s.round: s.dev for s in summaries if s.dev is not None}
+    by_type = {s.round: s.dev_types for s in summaries}
+    best = best_safe_round(dev, by_type, drop)
     # the run's last checkpoint is the round that fell; the best round's is named, because keeping it is what
     # does no harm: stopping alone kept most of the loss where it came a little each round
     # (bench/results/dev-guard.md); no question type may have fallen past the line there either
     path = next((s.path for s in summaries if s.round == best and s.path), None)
     use = f": use its checkpoint, {path} (`mmupt checkpoint {run_id}` gives it)" if path else ""
+    what = [f"{dev[0]:.3f} → {dev[round_]:.3f}"] if "overall" in fell else []
+    what += [
+        f"on {t} questions {by_type[0][t]:.3f} → {by_type[round_][t]:.3f}" for t in fell if t != "overall"
+    ]
     return (
         f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
-        f"{dev[0]:.3f} → {dev[round_]:.3f}, more than {drop:.2f} below the base; its best round is {best} "
+        f"{', '.join(what)}, more than {drop:.2f} below the base; its best round is {best} "
         f"({dev[best]:.3f}){use}"
     )
 

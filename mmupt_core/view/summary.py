@@ -54,6 +54,7 @@ class RoundSummary:
     dev_types: dict[str, float] = field(default_factory=dict)  # greedy there, per question type: USES LABELS
     dev_temperature: float = 1.0  # evaluation.temperature, as the run was configured
     max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
+    dev_stop_per_type: bool = False  # whether a question type falling past that line stops the run too
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
     guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
@@ -94,15 +95,28 @@ def fallen_types(by_type: dict[int, dict[str, float]], round_: int, line: float)
     return [t for t, b in by_type.get(0, {}).items() if fell_past(b, mine.get(t, b), line)]
 
 
+def dev_fell(summaries: list[RoundSummary], round_: int) -> list[str]:
+    """What fell past the labelled dev guard's line at `round_`, as the run was last configured: "overall" for
+    its dev greedy accuracy, and the question types that did where guard.dev_stop_per_type is on. Empty: the
+    guard lets the run go on (also when it is off)."""
+    dev = {s.round: s.dev for s in summaries if s.dev is not None}
+    last = summaries[-1] if summaries else None
+    if last is None or last.max_dev_drop is None or 0 not in dev or round_ not in dev or round_ == 0:
+        return []
+    out = ["overall"] if fell_past(dev[0], dev[round_], last.max_dev_drop) else []
+    if last.dev_stop_per_type:
+        out += fallen_types({s.round: s.dev_types for s in summaries}, round_, last.max_dev_drop)
+    return out
+
+
 def dev_guard_fired(summaries: list[RoundSummary]) -> int | None:
     """The round after which the labelled dev guard stopped the run (its last dev score fell past the line, as
     the run was last configured), or None."""
-    dev = {s.round: s.dev for s in summaries if s.dev is not None}
-    drop = summaries[-1].max_dev_drop if summaries else None
-    if drop is None or 0 not in dev or len(dev) < 2:
+    dev = [s.round for s in summaries if s.dev is not None]
+    if not dev:
         return None
     last = max(dev)
-    return last if fell_past(dev[0], dev[last], drop) else None
+    return last if dev_fell(summaries, last) else None
 
 
 def delivered(summaries: list[RoundSummary]) -> tuple[RoundSummary, bool] | None:
@@ -192,6 +206,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     temperature = (config.get("evaluation") or {}).get("temperature", 1.0)
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
+        s.dev_stop_per_type = bool(guard.get("dev_stop_per_type", False))
         s.min_agreement_change = guard.get("min_agreement_change")
         s.dev_temperature = temperature
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
