@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench.upt import run_config, run_spec
-from mmupt_core.view.summary import best_round, best_safe_round, fell_past
+from mmupt_core.view.summary import best_round, best_safe_round, fell_at
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -136,7 +136,7 @@ def replay(run: dict, idx: list[int], drop: float, rounds: int) -> tuple[int, in
     """(round the guard leaves the run on, round its message names as best) on one dev draw, by the guard's
     own rules: the best round is the best of those where no question type fell past the line (`types`)."""
     g, by_type = draw_greedy(run, idx, rounds, run.get("types"))
-    last = next((r for r in range(1, rounds + 1) if fell_past(g[0], g[r], drop)), rounds)
+    last = next((r for r in range(1, rounds + 1) if fell_at(g, by_type, r, drop, per_type=False)), rounds)
     return last, best_safe_round({r: g[r] for r in range(last + 1)}, by_type, drop)
 
 

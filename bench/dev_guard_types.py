@@ -22,7 +22,7 @@ import statistics
 from collections import Counter
 
 from bench.dev_guard import RESULTS, _run, dev_types, draw_greedy
-from mmupt_core.view.summary import best_round, best_safe_round, fallen_types, fell_past
+from mmupt_core.view.summary import best_round, best_safe_round, fell_at
 
 SIZES = [100, 200, 400]
 LINES = [0.02, 0.05]
@@ -55,14 +55,7 @@ def picks(run: dict, types: list[str], idx: list[int], line: float, rounds: int)
     overall, by_type = draw_greedy(run, idx, rounds, types)
 
     def stopped(per_type: bool) -> int:
-        return next(
-            (
-                r
-                for r in range(1, rounds + 1)
-                if fell_past(overall[0], overall[r], line) or (per_type and fallen_types(by_type, r, line))
-            ),
-            rounds,
-        )
+        return next((r for r in range(1, rounds + 1) if fell_at(overall, by_type, r, line, per_type)), rounds)
 
     out = [(best_round(overall), rounds), (best_safe_round(overall, by_type, line), rounds)]
     for per_type in (False, True):

@@ -103,10 +103,17 @@ def dev_fell(summaries: list[RoundSummary], round_: int) -> list[str]:
     last = summaries[-1] if summaries else None
     if last is None or last.max_dev_drop is None or 0 not in dev or round_ not in dev or round_ == 0:
         return []
-    out = ["overall"] if fell_past(dev[0], dev[round_], last.max_dev_drop) else []
-    if last.dev_stop_per_type:
-        out += fallen_types({s.round: s.dev_types for s in summaries}, round_, last.max_dev_drop)
-    return out
+    by_type = {s.round: s.dev_types for s in summaries}
+    return fell_at(dev, by_type, round_, last.max_dev_drop, last.dev_stop_per_type)
+
+
+def fell_at(
+    scores: dict[int, float], by_type: dict[int, dict[str, float]], round_: int, line: float, per_type: bool
+) -> list[str]:
+    """The dev guard's stopping rule on scores by round: "overall" where the score at `round_` fell more than
+    `line` below round 0's, and, with `per_type`, the question types that did (`fallen_types`)."""
+    out = ["overall"] if fell_past(scores[0], scores[round_], line) else []
+    return out + (fallen_types(by_type, round_, line) if per_type else [])
 
 
 def dev_guard_fired(summaries: list[RoundSummary]) -> int | None:
