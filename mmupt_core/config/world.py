@@ -93,20 +93,21 @@ WORLD_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-# The first SFT each variant's base was measured with (BootstrapConfig keys; seed and threads may differ): what a
-# verdict measured on that world covers. A per-world guard.go_on_anyway holds only with these. framed-colour with
-# a 2400-step first SFT gave bases on which UPT collapsed and the probe's "may harm" was right
-# (bench/results/upt-sft2400.md).
-MEASURED_FIRST_SFT: dict[str, dict[str, Any]] = {
-    "framed-colour": {
-        "steps": 1200,
-        "batch_size": 32,
-        "lr": 5e-4,
-        "warmup_steps": 50,
-        "synthesis_fraction": 0.1,
-        "describe_fraction": 0.3,
-        "frame_fraction": 0.2,
-    },
+# The first SFTs each variant's bases were measured with (BootstrapConfig keys; seed and threads may differ): what a
+# verdict measured on that world covers. A per-world guard.go_on_anyway holds only with one of these. framed-colour
+# at 1200 and 1500 steps: UPT gained on every base where the probe said "may harm" (bench/results/
+# upt-framed-colour-t2*.md, upt-sft1500*.md); with a 2400-step first SFT UPT collapsed on two bases of three and
+# "may harm" was right (bench/results/upt-sft2400.md).
+_FRAMED_COLOUR_SFT = {
+    "batch_size": 32,
+    "lr": 5e-4,
+    "warmup_steps": 50,
+    "synthesis_fraction": 0.1,
+    "describe_fraction": 0.3,
+    "frame_fraction": 0.2,
+}
+MEASURED_FIRST_SFT: dict[str, tuple[dict[str, Any], ...]] = {
+    "framed-colour": ({**_FRAMED_COLOUR_SFT, "steps": 1200}, {**_FRAMED_COLOUR_SFT, "steps": 1500}),
 }
 
 
@@ -222,7 +223,7 @@ class BootstrapConfig(Section):
     threads: int = Field(default=2, ge=1)
 
     def is_measured(self, variant: str) -> bool:
-        """Whether this first SFT is the one the variant's base was measured with (MEASURED_FIRST_SFT; a
+        """Whether this first SFT is one the variant's bases were measured with (MEASURED_FIRST_SFT; a
         variant without an entry: any)."""
-        spec = MEASURED_FIRST_SFT.get(variant, {})
-        return all(getattr(self, k) == v for k, v in spec.items())
+        specs = MEASURED_FIRST_SFT.get(variant)
+        return specs is None or any(all(getattr(self, k) == v for k, v in spec.items()) for spec in specs)
