@@ -23,6 +23,11 @@ class ModelConfig(Section):
         default=1, ge=1, description="torch threads per process; 1 beats 2 on 2 shared cores"
     )
     image_first: bool = Field(default=True, description="image before the question in the user turn")
+    encode_images_once: bool = Field(
+        default=True,
+        description="the vision tower encodes each distinct image of a batch once, not once per completion "
+        "(Qwen2-VL-family towers; the same features, a quarter less training time on the tiny model)",
+    )
 
     @model_validator(mode="after")
     def _pixels_ordered(self) -> ModelConfig:

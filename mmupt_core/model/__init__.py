@@ -5,6 +5,7 @@
 - checkpoints: a configured model path or hub id -> a checked local checkpoint (`resolve_model`)
 - sampling: the `Sampler` protocol, `Request`/`SampleSet`, `SamplingParams` and the transformers backend
 - vllm_sampler: the vLLM backend; backend: `make_sampler` picks HF or vLLM as configured
+- image_repeats: the vision tower encodes each distinct image of a batch once (`encode_images_once`)
 - train: the GRPO update through TRL (`train_round`, `grpo_args`); also `python -m mmupt_core.model.train JOB`
   under `accelerate launch`, so it is imported from its module, not from here
 """

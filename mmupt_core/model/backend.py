@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from mmupt_core.config import RunConfig
-from mmupt_core.model import tiny
+from mmupt_core.model import image_repeats, tiny
 from mmupt_core.model.checkpoints import torch_dtype
 from mmupt_core.model.sampling import HFSampler
 from mmupt_core.model.vllm_sampler import vllm_available, vllm_build
@@ -80,6 +80,8 @@ def make_sampler(config: RunConfig, checkpoint: str):
     model, processor = tiny.load_pretrained(
         checkpoint, trust_remote_code=config.model.trust_remote_code, dtype=torch_dtype(config.model.dtype)
     )
+    if config.model.encode_images_once:
+        image_repeats.encode_images_once(model)
     if torch.cuda.is_available():
         model.to("cuda")
     return HFSampler(

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from mmupt_core.config import TrainingConfig
+from mmupt_core.model import image_repeats
 from mmupt_core.prompts import build_messages
 from mmupt_core.voting.rewards import reward_for
 
@@ -221,6 +222,7 @@ def train_round(
     min_agreement: float = 0.0,
     trust_remote_code: bool = False,
     suppress_tokens: Sequence[int] = (),
+    encode_images_once: bool = True,
 ) -> dict[str, float]:
     """One round's GRPO update from `checkpoint`; writes the new checkpoint at `out` and returns train metrics."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -250,6 +252,11 @@ def train_round(
         train_dataset=build_dataset(items, suffix, image_first),
         processing_class=processor,
     )
+    if encode_images_once:
+        # TRL loads its own reference model (beta > 0), which needs the same change
+        for m in (trainer.model, trainer.ref_model):
+            if m is not None:
+                image_repeats.encode_images_once(m)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # with disable_tqdm it prints every log dict to stdout
@@ -331,6 +338,7 @@ def run_job(job_path: Path) -> None:
         min_agreement=job["min_agreement"],
         trust_remote_code=job["trust_remote_code"],
         suppress_tokens=job["suppress_tokens"],
+        encode_images_once=job.get("encode_images_once", True),
     )
     if _rank_zero():
         (job_path.parent / "metrics.json").write_text(json.dumps(metrics))

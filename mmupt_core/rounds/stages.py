@@ -335,6 +335,7 @@ def _train_options(cfg: RunConfig, checkpoint: str) -> dict:
         "min_agreement": cfg.voting.min_agreement,
         "trust_remote_code": cfg.model.trust_remote_code,
         "suppress_tokens": tiny.suppressed_token_ids(tokenizer),
+        "encode_images_once": cfg.model.encode_images_once,
     }
 
 
