@@ -277,9 +277,9 @@ def test_the_shipped_exception_holds_on_its_own_world_only():
     store = Store(store_path(shipped))
     _base(store, "own", HARM)
     assert guard_stop(shipped, "own") is None
-    # another SFT seed or thread count is the same recipe, and the 1500-step first SFT was measured too; a longer
-    # one is another base, where the probe's "may harm" was right
-    for same in (["bootstrap.seed=2", "bootstrap.threads=1"], ["bootstrap.steps=1500", "training.steps=20"]):
+    # another SFT seed or thread count is the same recipe, and the earlier default's 1200-step first SFT was
+    # measured too; a longer one is another base, where the probe's "may harm" was right
+    for same in (["bootstrap.seed=2", "bootstrap.threads=1"], ["bootstrap.steps=1200", "training.steps=10"]):
         assert load_config("conf/tiny.yaml", same).go_on_anyway() == ["may harm"], same
     for elsewhere in (
         ["world.variant=equal-noise"],
