@@ -9,8 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = [
     ["micro"],
-    ["bootstrap", "--design", "framed-colour", "--seeds", "0", "1", "2"],
-    ["upt", "--name", "upt-framed-colour", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
+    # the default config as it stands; the files of earlier defaults keep their names (framed-colour,
+    # upt-framed-colour: the 1200-step first SFT with 10 updates a round)
+    ["bootstrap", "--design", "default", "--seeds", "0", "1", "2"],
+    ["upt", "--name", "upt-default", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
     ["recipe", "--run", "recipe-framedsft40-lr3e-5", "recipe-framedsft40-default"],
     # verdicts are recorded once, before any training; outcomes at the default recipe's learning rate
     ["probe", "--verdicts", "--outcomes", "--set", "training.lr=3e-5"],
