@@ -9,7 +9,12 @@ outcome: a stopping verdict ("little to teach", "may harm") is a hit when UPT's 
 below +0.02; "something to teach" is a hit when it is at least +0.02. A miss is reported, not re-thresholded.
 
     .venv/bin/python -m bench.probe --verdicts --jobs 2
-    .venv/bin/python -m bench.probe --outcomes --jobs 2 --set training.lr=3e-5
+    .venv/bin/python -m bench.probe --outcomes --jobs 2 --only NAME [NAME ...]
+
+Worlds come in sets, each with the first SFT and training recipe of its day pinned (SETS), so that a set's verdicts
+and outcomes stay reproducible when conf/tiny.yaml's default moves. The first set ran with the recipe of
+2026-12-01 (its outcomes were run with `--set training.lr=3e-5`, now pinned in SETS); the second with the default
+of 2026-12-07 (a 1500-step first SFT, 20 updates a round).
 """
 
 from __future__ import annotations
@@ -25,11 +30,39 @@ RESULTS = ROOT / "bench" / "results"
 PATH = RESULTS / "probe.json"
 GAIN = 0.02  # the hit rule's line, fixed before any outcome
 
+# What each set of worlds ran with besides its world keys: the first SFT and the recipe of its day.
+SETS = {
+    "2026-12-01": {
+        "why": "a 1200-step first SFT, lr 3e-5, 5 updates of 32 prompts a round",
+        "overrides": [
+            "bootstrap.threads=1",
+            "bootstrap.steps=1200",
+            "bootstrap.frame_fraction=0",
+            "training.lr=3e-5",
+            "training.steps=5",
+        ],
+    },
+    "2026-12-07": {
+        "why": "the default of that day: a 1500-step first SFT (with 20% 'Which panel is framed?' examples where "
+        "scenes have a frame), lr 3e-5, 20 updates of 32 prompts a round",
+        "overrides": [
+            "bootstrap.threads=1",
+            "bootstrap.steps=1500",
+            "bootstrap.frame_fraction=0.2",
+            "training.lr=3e-5",
+            "training.steps=20",
+            "training.prompts_per_step=32",
+        ],
+    },
+}
+
 # New worlds: none of them was used to set the probe's thresholds (those came from route-switch, views, the
-# first panel design; equal-noise and consensus were seen by the issue that asked for this).
+# first panel design; equal-noise and consensus were seen by the issue that asked for this). The second set's
+# worlds were written down, and committed, before any base was built on them.
 WORLDS = [
     {
         "name": "four-panels-favourite",
+        "set": "2026-12-01",
         "why": "4 panels; the favourite route (prior 0.4) reads the noisiest (50%), the others 10%",
         "overrides": [
             "world.panels=4",
@@ -39,6 +72,7 @@ WORLDS = [
     },
     {
         "name": "three-panels-framed",
+        "set": "2026-12-01",
         "why": "3 panels, one framed and always wrong, the others 15%; uniform routes",
         "overrides": [
             "world.panels=3",
@@ -49,6 +83,7 @@ WORLDS = [
     },
     {
         "name": "six-panels-even",
+        "set": "2026-12-01",
         "why": "6 equally noisy panels (20%), uniform routes, 70% count questions: nothing per item to learn",
         "overrides": [
             "world.panels=6",
@@ -59,11 +94,65 @@ WORLDS = [
     },
     {
         "name": "colour-heavy-careful-favourite",
+        "set": "2026-12-01",
         "why": "5 panels; the favourite route (prior 0.4) reads the CLEANEST panel (2%), the others 25%; 80% colour",
         "overrides": [
             "world.panel_noise=[0.02,0.25,0.25,0.25,0.25]",
             "world.route_prior=[0.4,0.15,0.15,0.15,0.15]",
             "world.count_share=0.2",
+        ],
+    },
+    {
+        "name": "four-panels-frame08",
+        "set": "2026-12-07",
+        "why": "4 panels, 10% wrong, one framed at random and 80% wrong (the base sees its 4-px frame); uniform "
+        "routes, the framed panel's route taken 0.75 times as often by the first SFT; colour questions",
+        "overrides": [
+            "world.panels=4",
+            "world.panel_noise=[0.1,0.1,0.1,0.1]",
+            "world.route_prior=[0.25,0.25,0.25,0.25]",
+            "world.frame_noise=0.8",
+            "world.frame_width=4",
+            "world.sft_panel_noise=0.4",
+            "world.sft_frame_weight=0.75",
+            "world.count_share=0.0",
+        ],
+    },
+    {
+        "name": "framed-half-counts",
+        "set": "2026-12-07",
+        "why": "the default world (framed-colour) with half its questions counts",
+        "overrides": [
+            "world.panel_noise=[0.1,0.1,0.1,0.1,0.1]",
+            "world.route_prior=[0.28,0.18,0.18,0.18,0.18]",
+            "world.frame_noise=1.0",
+            "world.frame_width=4",
+            "world.sft_panel_noise=0.4",
+            "world.sft_frame_weight=0.75",
+            "world.count_share=0.5",
+        ],
+    },
+    {
+        "name": "two-clean-three-noisy",
+        "set": "2026-12-07",
+        "why": "5 panels: A and B 5% wrong, C, D and E 35%; uniform routes; no frame; 30% counts. Which routes to "
+        "trust is the same on every item, so it can be learned without seeing anything per item",
+        "overrides": [
+            "world.panel_noise=[0.05,0.05,0.35,0.35,0.35]",
+            "world.route_prior=[0.2,0.2,0.2,0.2,0.2]",
+            "world.count_share=0.3",
+        ],
+    },
+    {
+        "name": "three-panels-even-colour",
+        "set": "2026-12-07",
+        "why": "3 equally noisy panels (25%), uniform routes, no frame, colour questions: nothing per item or per "
+        "route to learn (a do-no-harm world)",
+        "overrides": [
+            "world.panels=3",
+            "world.panel_noise=[0.25,0.25,0.25]",
+            "world.route_prior=[0.34,0.33,0.33]",
+            "world.count_share=0.0",
         ],
     },
 ]
@@ -75,17 +164,21 @@ PINNED = [
     "world.frame_noise=null",
     "world.sft_panel_noise=null",
     "world.count_share=null",
+    "world.frame_width=null",
+    "world.sft_frame_weight=null",
+    "world.cue_weight=null",
 ]
 
 
 def overrides_of(world: dict) -> list[str]:
-    return [*PINNED, *world["overrides"]]
+    """The world's keys and its set's first SFT and recipe, over conf/tiny.yaml."""
+    return [*PINNED, *SETS[world["set"]]["overrides"], *world["overrides"]]
 
 
 def _cfg(world: dict, extra: list[str] = ()):
     from mmupt_core.config import load_config
 
-    return load_config(ROOT / "conf" / "tiny.yaml", [*overrides_of(world), "bootstrap.threads=1", *extra])
+    return load_config(ROOT / "conf" / "tiny.yaml", [*overrides_of(world), *extra])
 
 
 def verdict_of(world: dict) -> dict:
@@ -138,14 +231,29 @@ def render(data: dict) -> str:
         "Verdicts were written before anything trained on these worlds (column 'recorded'); the hit rule was "
         f"fixed with them: a stopping verdict ('little to teach', 'may harm') is a hit when UPT's greedy gain "
         f"after 3 rounds is below +{GAIN:.2f}, 'something to teach' when it is at least +{GAIN:.2f}. Written by "
-        "`bench/probe.py`; accuracy on each world's 300 held-out questions, one SFT seed and one UPT seed each.",
+        "`bench/probe.py`; accuracy on each world's 300 held-out questions, one SFT seed and one UPT seed each "
+        "(SFT seed 0, UPT seed 0), guards off. The worlds come in sets, each run with the first SFT and the "
+        "training recipe of its day.",
+        "",
+    ]
+    for set_name, spec in SETS.items():
+        lines += _set_section(data, set_name, spec)
+    return "\n".join(lines + _rest(data)) + "\n"
+
+
+def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
+    worlds = [w for w in WORLDS if w["set"] == set_name]
+    lines = [
+        f"## The worlds of {set_name}",
+        "",
+        f"Run with {spec['why']}. Overrides besides the world's: `{' '.join(spec['overrides'])}`.",
         "",
         "| world | probe verdict (recorded) | per type | UPT greedy Δ (per type) | UPT sampled Δ | oracle greedy Δ "
         "| oracle sampled Δ | hit? |",
         "|---|---|---|---|---|---|---|---|",
     ]
     hits = total = 0
-    for w in WORLDS:
+    for w in worlds:
         v = data["verdicts"].get(w["name"])
         if v is None:
             lines.append(f"| {w['name']} | (no verdict yet) | | | | | | |")
@@ -164,7 +272,7 @@ def render(data: dict) -> str:
                 f"{t} {last[f'world_eval.greedy_acc/{t}'] - base[f'greedy_acc/{t}']:+.3f}"
                 for t in sorted(v["by_type"])
             )
-            cells[reward] = (f"{g:+.3f} ({types})", f"{s:+.3f}", g)
+            cells[reward] = (f"{g:+.3f}" + (f" ({types})" if types else ""), f"{s:+.3f}", g)
         g = cells["majority_vote"][2]
         hit = "-"
         if g is not None:
@@ -172,7 +280,7 @@ def render(data: dict) -> str:
             hit = "hit" if ok else "MISS"
             hits += ok
             total += 1
-        per_type = ", ".join(f"{t}: {k}" for t, k in sorted(v["by_type"].items()))
+        per_type = ", ".join(f"{t}: {k}" for t, k in sorted(v["by_type"].items())) or "(one type)"
         lines.append(
             f"| {w['name']} | {v['kind']} ({v['recorded_at']}{', redone' if v.get('forced') else ''}) | {per_type} | "
             f"{cells['majority_vote'][0]} | {cells['majority_vote'][1]} | {cells['ground_truth'][0]} | "
@@ -181,7 +289,7 @@ def render(data: dict) -> str:
     lines += ["", f"Hits: {hits} of {total} worlds with outcomes (overall verdicts).", ""]
     type_hits = type_total = 0
     per_type_lines = []
-    for w in WORLDS:
+    for w in worlds:
         v, r = data["verdicts"].get(w["name"]), data["outcomes"].get(w["name"], {}).get("majority_vote")
         if v is None or r is None:
             continue
@@ -201,6 +309,11 @@ def render(data: dict) -> str:
             *per_type_lines,
             "",
         ]
+    return lines
+
+
+def _rest(data: dict) -> list[str]:
+    lines: list[str] = []
     if data.get("elsewhere"):
         lines += [
             "## Verdicts recorded before training by other benches",
@@ -230,9 +343,7 @@ def render(data: dict) -> str:
             f"- `{name}`: {v['verdict']}. Confident majority ≠ greedy {m['confident_differs']:.3f}, greedy answer's "
             f"advantage {m.get('greedy_advantage', 0):+.3f}, mean agreement {m['mean_agreement']:.3f}."
         )
-    if data.get("outcome_overrides"):
-        lines += ["", f"Training overrides of the outcome runs: `{' '.join(data['outcome_overrides'])}`."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main() -> None:
@@ -257,6 +368,9 @@ def main() -> None:
                 data["verdicts"][v["name"]] = v
                 PATH.write_text(json.dumps(data, indent=1))
     if args.outcomes:
+        if args.overrides:
+            # a world's outcomes are judged under its set's recipe; anything else is another experiment
+            raise SystemExit("--set is for verdicts only: each set's recipe is pinned in SETS")
         jobs = [
             (w, reward, args.overrides)
             for w in WORLDS
@@ -268,9 +382,6 @@ def main() -> None:
         data = _load()
         for (w, reward, _), r in zip(jobs, runs, strict=True):
             data["outcomes"].setdefault(w["name"], {})[reward] = r
-        if data.get("outcome_overrides") not in (None, args.overrides):
-            raise SystemExit(f"outcomes so far used {data['outcome_overrides']}, not {args.overrides}")
-        data["outcome_overrides"] = args.overrides
         PATH.write_text(json.dumps(data, indent=1, default=str))
         data = _load()  # round keys as the file has them
     text = render(data)
