@@ -248,22 +248,22 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
         "",
         f"Run with {spec['why']}. Overrides besides the world's: `{' '.join(spec['overrides'])}`.",
         "",
-        "| world | probe verdict (recorded) | per type | UPT greedy Δ (per type) | UPT sampled Δ | oracle greedy Δ "
-        "| oracle sampled Δ | hit? |",
-        "|---|---|---|---|---|---|---|---|",
+        "| world | probe verdict (recorded) | per type | UPT greedy Δ (per type) | UPT sampled Δ | UPT maj@8 Δ / "
+        "pass@8 Δ | oracle greedy Δ | oracle sampled Δ | hit? |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     hits = total = 0
     for w in worlds:
         v = data["verdicts"].get(w["name"])
         if v is None:
-            lines.append(f"| {w['name']} | (no verdict yet) | | | | | | |")
+            lines.append(f"| {w['name']} | (no verdict yet) | | | | | | | |")
             continue
         out = data["outcomes"].get(w["name"], {})
         cells = {}
         for reward in ("majority_vote", "ground_truth"):
             r = out.get(reward)
             if r is None:
-                cells[reward] = ("-", "-", None)
+                cells[reward] = ("-", "-", None, "-")
                 continue
             base, last = r["base"], r["rounds"][str(max(int(k) for k in r["rounds"]))]
             g = last["world_eval.greedy_acc"] - base["greedy_acc"]
@@ -272,7 +272,13 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
                 f"{t} {last[f'world_eval.greedy_acc/{t}'] - base[f'greedy_acc/{t}']:+.3f}"
                 for t in sorted(v["by_type"])
             )
-            cells[reward] = (f"{g:+.3f}" + (f" ({types})" if types else ""), f"{s:+.3f}", g)
+            diversity = " / ".join(
+                f"{last[f'world_eval.{m}'] - base[m]:+.3f}"
+                if f"world_eval.{m}" in last and m in base
+                else "-"
+                for m in ("maj@8", "pass@8")
+            )
+            cells[reward] = (f"{g:+.3f}" + (f" ({types})" if types else ""), f"{s:+.3f}", g, diversity)
         g = cells["majority_vote"][2]
         hit = "-"
         if g is not None:
@@ -283,8 +289,8 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
         per_type = ", ".join(f"{t}: {k}" for t, k in sorted(v["by_type"].items())) or "(one type)"
         lines.append(
             f"| {w['name']} | {v['kind']} ({v['recorded_at']}{', redone' if v.get('forced') else ''}) | {per_type} | "
-            f"{cells['majority_vote'][0]} | {cells['majority_vote'][1]} | {cells['ground_truth'][0]} | "
-            f"{cells['ground_truth'][1]} | {hit} |"
+            f"{cells['majority_vote'][0]} | {cells['majority_vote'][1]} | {cells['majority_vote'][3]} | "
+            f"{cells['ground_truth'][0]} | {cells['ground_truth'][1]} | {hit} |"
         )
     lines += ["", f"Hits: {hits} of {total} worlds with outcomes (overall verdicts).", ""]
     type_hits = type_total = 0
@@ -304,7 +310,7 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
             )
     if per_type_lines:
         lines += [
-            f"Per question type, the same rule: {type_hits} hits of {type_total}.",
+            f"Per question type, the same rule: {type_hits} hit{'' if type_hits == 1 else 's'} of {type_total}.",
             "",
             *per_type_lines,
             "",
