@@ -249,18 +249,18 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
         f"Run with {spec['why']}. Overrides besides the world's: `{' '.join(spec['overrides'])}`.",
         "",
         "| world | probe verdict (recorded) | per type | UPT greedy Δ (per type) | UPT sampled Δ | UPT maj@8 Δ / "
-        "pass@8 Δ | oracle greedy Δ | oracle sampled Δ | hit? |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "pass@8 Δ | oracle greedy Δ | oracle sampled Δ | coin greedy Δ / sampled Δ | hit? |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     hits = total = 0
     for w in worlds:
         v = data["verdicts"].get(w["name"])
         if v is None:
-            lines.append(f"| {w['name']} | (no verdict yet) | | | | | | | |")
+            lines.append(f"| {w['name']} | (no verdict yet) | | | | | | | | |")
             continue
         out = data["outcomes"].get(w["name"], {})
         cells = {}
-        for reward in ("majority_vote", "ground_truth"):
+        for reward in ("majority_vote", "ground_truth", "random"):
             r = out.get(reward)
             if r is None:
                 cells[reward] = ("-", "-", None, "-")
@@ -280,6 +280,8 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
             )
             cells[reward] = (f"{g:+.3f}" + (f" ({types})" if types else ""), f"{s:+.3f}", g, diversity)
         g = cells["majority_vote"][2]
+        # the fair coin (training.reward=random), where it was run: what any reward would have done
+        coin = "-" if cells["random"][2] is None else f"{cells['random'][2]:+.3f} / {cells['random'][1]}"
         hit = "-"
         if g is not None:
             ok = _hit(v["kind"], g)
@@ -290,7 +292,7 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
         lines.append(
             f"| {w['name']} | {v['kind']} ({v['recorded_at']}{', redone' if v.get('forced') else ''}) | {per_type} | "
             f"{cells['majority_vote'][0]} | {cells['majority_vote'][1]} | {cells['majority_vote'][3]} | "
-            f"{cells['ground_truth'][0]} | {cells['ground_truth'][1]} | {hit} |"
+            f"{cells['ground_truth'][0]} | {cells['ground_truth'][1]} | {coin} | {hit} |"
         )
     lines += ["", f"Hits: {hits} of {total} worlds with outcomes (overall verdicts).", ""]
     type_hits = type_total = 0

@@ -14,8 +14,10 @@ BENCHES = [
     ["bootstrap", "--design", "default", "--seeds", "0", "1", "2"],
     ["upt", "--name", "upt-default", "--base-seeds", "0", "--upt-seeds", "0", "1", "2", "3", "4"],
     ["recipe", "--run", "recipe-framedsft40-lr3e-5", "recipe-framedsft40-default"],
-    # verdicts are recorded once, before any training; outcomes at the default recipe's learning rate
-    ["probe", "--verdicts", "--outcomes", "--set", "training.lr=3e-5"],
+    # verdicts are recorded once, before any training; each set of worlds trains with the recipe of its day
+    ["probe", "--verdicts", "--outcomes"],
+    # the shipped config, guards on, where UPT cannot help
+    ["noharm"],
     ["synthesis", "--seeds", "0", "1", "2"],
     ["orchestration"],
 ]

@@ -9,7 +9,7 @@ from mmupt_core.store.checkpoints import checkpoint_id
 from mmupt_core.store.db import Store
 from mmupt_core.store.rows import StageRecord
 from mmupt_core.view.summary import round_summaries, verdict
-from mmupt_core.voting.probe import summarize_probe
+from mmupt_core.voting.probe import stopping_verdicts, summarize_probe
 
 # the guard as shipped for any world but the default's (conf/tiny.yaml goes on past "may harm" on its own world)
 STRICT = ["guard.go_on_anyway=false"]
@@ -206,7 +206,7 @@ def test_the_consolidation_guard_stops_before_training_on_an_update_that_lowered
     assert consolidation_stop(cfg, "c", 2) is None
 
 
-def test_types_whose_verdict_stops_are_held_out_of_training_and_the_run_stops_only_if_all_do():
+def test_types_whose_verdict_stops_are_held_out_of_training_and_every_type_stopping_stops_the_run():
     from mmupt_core.rounds.guard import held_out_types
 
     greedy = ["red"] * 10 + ["1"] * 10
@@ -230,6 +230,27 @@ def test_types_whose_verdict_stops_are_held_out_of_training_and_the_run_stops_on
     )
     _base(store, "both", both, dump_config(cfg))
     assert guard_stop(cfg, "both") and held_out_types(cfg, "both") == set()
+
+
+def test_a_stopping_verdict_on_the_whole_pool_is_not_overruled_by_one_type():
+    # colour: greedy and its samples agree everywhere; count: on 3 of 4 questions a confident majority differs.
+    # Over the pool that is 3 of 44 ("little to teach"); count alone says "something to teach". Training count
+    # alone would still move the shared model that answers colour (the views control lost 0.11 on held-out types).
+    greedy = ["red"] * 40 + ["1"] * 4
+    samples = [["red"] * 8] * 40 + [["2"] * 7 + ["1"]] * 3 + [["1"] * 8]
+    probe = summarize_probe(greedy, samples, k=8, types=["colour"] * 40 + ["count"] * 4)
+    assert probe.kind == "little to teach" and probe.by_type["count"].kind == "something to teach"
+    assert probe.stops_run() and probe.held_types() == set()
+    cfg = load_config("conf/tiny.yaml", STRICT)
+    store = Store(store_path(cfg))
+    _base(store, "whole", probe, dump_config(cfg))
+    reason = guard_stop(cfg, "whole")
+    assert reason and "little to teach" in reason
+    go_on = load_config("conf/tiny.yaml", ['guard.go_on_anyway=["little to teach"]'])
+    assert (
+        guard_stop(go_on, "whole") is None
+        and probe.held_types(stopping_verdicts(["little to teach"])) == set()
+    )
 
 
 def test_go_on_anyway_may_name_the_verdicts_it_goes_past():

@@ -37,8 +37,9 @@ def held_out_types(config: RunConfig, run_id: str) -> set[str]:
 
 
 def guard_stop(config: RunConfig, run_id: str) -> str | None:
-    """Why the run must stop before round 1, in words, or None when it may train. With several question types
-    the run stops only when every type's verdict stops (the others are held out of training instead)."""
+    """Why the run must stop before round 1, in words, or None when it may train: the verdict on all the pool
+    stops, or every question type's does (ProbeResult.stops_run); when the run goes on, the types whose own
+    verdict stops are held out of training instead (held_out_types)."""
     stopping = stopping_verdicts(config.go_on_anyway())
     if not stopping:
         return None
