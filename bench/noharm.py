@@ -40,7 +40,8 @@ WORLDS = {
         "overrides": ["world.variant=views"],
     },
     "consensus": {
-        "why": "nearly clean panels, read by their consensus: greedy decoding beats its own majority",
+        "why": "nearly clean panels, which the base reads by their consensus whatever panel it names: the variant "
+        "made for a base whose greedy decoding beats its own majority",
         "overrides": ["world.variant=consensus"],
     },
     "framed": {
@@ -113,6 +114,8 @@ def changes(r: dict) -> dict[str, float]:
 
 
 def render(data: dict) -> str:
+    """The report; a "_note" entry, where the record has one, says under what code or conditions it ran."""
+    runs = {k: v for k, v in data.items() if not k.startswith("_")}
     lines = [
         "# The shipped default where UPT cannot help",
         "",
@@ -123,11 +126,12 @@ def render(data: dict) -> str:
         "one question type (maj@8 and pass@8 are reported beside it). A run the probe stopped trained nothing, so it did no harm by construction; whether the probe was "
         "right to stop it is `bench/results/probe.md`'s question.",
         "",
+        *([data["_note"], ""] if data.get("_note") else []),
         "| world | probe verdict (per type) | what the run did | base greedy / sampled / maj@8 | change after "
         "the last round: greedy / sampled / maj@8 / pass@8 | per type, greedy | harm? |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, r in data.items():
+    for name, r in runs.items():
         rounds = {int(k): v for k, v in r["rounds"].items()}
         base = rounds[0]
         types = ", ".join(f"{t}: {k}" for t, k in sorted(r["by_type"].items()))
@@ -154,10 +158,12 @@ def render(data: dict) -> str:
             f"{harm} |"
         )
     lines += ["", "## The worlds", ""]
-    lines += [f"- `{n}`: {WORLDS[n]['why']}. Overrides: `{' '.join(WORLDS[n]['overrides'])}`." for n in data]
+    lines += [f"- `{n}`: {WORLDS[n]['why']}. Overrides: `{' '.join(WORLDS[n]['overrides'])}`." for n in runs]
     lines += ["", "## What the probe said", ""]
     lines += [
-        f"- `{n}` ({r['recorded_at']}, {r['wall_s']:.0f} s): {r['verdict_text']}." for n, r in data.items()
+        f"- `{n}` ({r['recorded_at']}{', commit ' + r['commit'] if r.get('commit') else ''}, {r['wall_s']:.0f} s): "
+        f"{r['verdict_text']}."
+        for n, r in runs.items()
     ]
     return "\n".join(lines) + "\n"
 
