@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 from bench.common import run_and_collect
+from bench.probe import PINNED
+from bench.probe import WORLDS as PROBE_WORLDS
 from mmupt_core.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,17 +52,10 @@ WORLDS = {
     },
     "three-panels-even-colour": {
         "why": "3 equally noisy panels (25%), uniform routes, colour questions (bench/results/probe.md, 2026-12-07)",
+        # the probe bench's world as it defines it, without its set's 1-thread first SFT and pinned recipe
         "overrides": [
-            "world.variant=null",
-            "world.frame_noise=null",
-            "world.sft_panel_noise=null",
-            "world.frame_width=null",
-            "world.sft_frame_weight=null",
-            "world.cue_weight=null",
-            "world.panels=3",
-            "world.panel_noise=[0.25,0.25,0.25]",
-            "world.route_prior=[0.34,0.33,0.33]",
-            "world.count_share=0.0",
+            *PINNED,
+            *next(w for w in PROBE_WORLDS if w["name"] == "three-panels-even-colour")["overrides"],
         ],
     },
 }
@@ -123,8 +118,9 @@ def render(data: dict) -> str:
         "32 prompts a round, lr 3e-5, the guards as the config sets them), on worlds where the ground-truth oracle "
         "gains little or greedy decoding beats its own majority; 3 rounds asked for, 300 held-out questions. Harm: "
         f"greedy or sampled accuracy more than {LINE:.2f} below base after the last round that ran, overall or for "
-        "one question type (maj@8 and pass@8 are reported beside it). A run the probe stopped trained nothing, so it did no harm by construction; whether the probe was "
-        "right to stop it is `bench/results/probe.md`'s question.",
+        "one question type (maj@8 and pass@8 are reported beside it). A run the probe stopped trained nothing, so "
+        "it did no harm by construction; whether the probe was right to stop it is `bench/results/probe.md`'s "
+        "question.",
         "",
         *([data["_note"], ""] if data.get("_note") else []),
         "| world | probe verdict (per type) | what the run did | base greedy / sampled / maj@8 | change after "

@@ -208,11 +208,12 @@ def verdict_of(world: dict) -> dict:
     }
 
 
-def outcome_of(job: tuple[dict, str, list[str]]) -> dict:
+def outcome_of(job: tuple[dict, str]) -> dict:
+    """One reward's 3 rounds on a world, with its set's first SFT and recipe (SFT seed 0, UPT seed 0)."""
     from bench import upt
 
-    world, reward, extra = job
-    return upt.one_run((0, 0, reward, 3, [*overrides_of(world), *extra], f"probe-{world['name']}", True))
+    world, reward = job
+    return upt.one_run((0, 0, reward, 3, overrides_of(world), f"probe-{world['name']}", True))
 
 
 def _load() -> dict:
@@ -380,7 +381,7 @@ def main() -> None:
             # a world's outcomes are judged under its set's recipe; anything else is another experiment
             raise SystemExit("--set is for verdicts only: each set's recipe is pinned in SETS")
         jobs = [
-            (w, reward, args.overrides)
+            (w, reward)
             for w in WORLDS
             if w["name"] in data["verdicts"] and (not args.only or w["name"] in args.only)
             for reward in args.rewards
@@ -388,7 +389,7 @@ def main() -> None:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             runs = list(pool.map(outcome_of, jobs))
         data = _load()
-        for (w, reward, _), r in zip(jobs, runs, strict=True):
+        for (w, reward), r in zip(jobs, runs, strict=True):
             data["outcomes"].setdefault(w["name"], {})[reward] = r
         PATH.write_text(json.dumps(data, indent=1, default=str))
         data = _load()  # round keys as the file has them
