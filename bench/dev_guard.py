@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench.upt import run_config, run_spec
-from mmupt_core.view.summary import best_round, best_safe_round, fell_at
+from mmupt_core.view.devpick import best_round, best_safe_round, fell_at
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

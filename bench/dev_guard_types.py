@@ -22,7 +22,7 @@ import statistics
 from collections import Counter
 
 from bench.dev_guard import RESULTS, _run, dev_types, draw_greedy
-from mmupt_core.view.summary import best_round, best_safe_round, fell_at
+from mmupt_core.view.devpick import best_round, best_safe_round, fell_at
 
 SIZES = [100, 200, 400]
 LINES = [0.02, 0.05]

@@ -18,6 +18,8 @@ BENCHES = [
     ["probe", "--verdicts", "--outcomes"],
     # the shipped config, guards on, where UPT cannot help
     ["noharm"],
+    # the dev guard's delivered round, replayed from the per-item dev scores on record (trains nothing)
+    ["dev_margin"],
     ["synthesis", "--seeds", "0", "1", "2"],
     ["orchestration"],
 ]

@@ -242,6 +242,13 @@ class GuardConfig(Section):
     # type ended past the line on 20% and 33% of draws (32%, 34% without), but the oracle's gain fell +0.088 ->
     # +0.061, stopped by a type's noise on 50 dev items; so off by default.
     dev_stop_per_type: bool = False
+    # USES LABELS. With the dev guard on, a trained round is delivered over the base only where its dev greedy
+    # gain is at least this many standard errors of the difference (one-sided 95% at 1.64; the unpaired error,
+    # larger than a paired test's). Replayed on 48 finished runs at 100 dev items (bench/results/dev-margin.md):
+    # a question type ended more than 2 points below its base on 12.5% of draws of the 8 runs with several types
+    # under the per-type pick alone, 0.5% with this margin, for 0.009 of the 27 runs that gained. 0: the best
+    # round, whatever its margin.
+    dev_margin_z: float = Field(default=1.64, ge=0)
 
     @field_validator("go_on_anyway")
     @classmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
-from mmupt_core.view.summary import best_safe_round, dev_fell, round_summaries
+from mmupt_core.view.summary import delivered, dev_fell, round_summaries
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 GO_ON = "guard.go_on_anyway=true"
@@ -79,10 +79,10 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
         return None
     dev = {s.round: s.dev for s in summaries if s.dev is not None}
     by_type = {s.round: s.dev_types for s in summaries}
-    best = best_safe_round(dev, by_type, drop)
-    # the run's last checkpoint is the round that fell; the best round's is named, because keeping it is what
-    # does no harm: stopping alone kept most of the loss where it came a little each round
+    # the run's last checkpoint is the round that fell; the round it delivers is named, because keeping it is
+    # what does no harm: stopping alone kept most of the loss where it came a little each round
     # (bench/results/dev-guard.md); no question type may have fallen past the line there either
+    best = delivered(summaries)[0].round
     path = next((s.path for s in summaries if s.round == best and s.path), None)
     use = f": use its checkpoint, {path} (`mmupt checkpoint {run_id}` gives it)" if path else ""
     what = [f"{dev[0]:.3f} → {dev[round_]:.3f}"] if "overall" in fell else []
@@ -91,7 +91,7 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     ]
     return (
         f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
-        f"{', '.join(what)}, more than {drop:.2f} below the base; its best round is {best} "
+        f"{', '.join(what)}, more than {drop:.2f} below the base; the round it delivers is {best} "
         f"({dev[best]:.3f}){use}"
     )
 

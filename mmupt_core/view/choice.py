@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from mmupt_core.view.summary import RoundSummary, best_round, delivered, dev_guard_fired
+from mmupt_core.view.devpick import best_round
+from mmupt_core.view.summary import RoundSummary, delivered, dev_guard_fired, dev_margin
 
 PICKS = ("run", "last", "dev", "dev-sampled")
 
@@ -73,11 +74,17 @@ def choose(
             else "it did not stop the run"
         )
         types = len(next((s.dev_types for s in with_ck if s.round == 0), {}))
-        among = (
-            f" (of the rounds where no question type fell more than {summaries[-1].max_dev_drop:.2f} below its base)"
-            if types > 1
-            else ""
+        n, z = dev_margin(summaries)
+        rules = (
+            [f"whose gain over the base is at least {z:g} standard errors on its {n} items"]
+            if z and n
+            else []
         )
+        if types > 1:
+            rules.append(
+                f"where no question type fell more than {summaries[-1].max_dev_drop:.2f} below its base"
+            )
+        among = f" (the base, or of the rounds {' and '.join(rules)})" if rules else ""
         why = (
             f"the dev guard is on, so the run delivers its best round on the labelled dev set{among}, {chosen.round} "
             f"(greedy {dev[chosen.round]:.3f}; the base {dev[0]:.3f}); its last is round {last.round}; {stop}"

@@ -12,6 +12,7 @@ import yaml
 
 from mmupt_core.config import DEV_BENCHMARKS, RunConfig
 from mmupt_core.store.db import Store
+from mmupt_core.view.devpick import best_round, best_safe_round, fell_at, held_back
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 # (header, field) of the compact table
@@ -55,6 +56,8 @@ class RoundSummary:
     dev_temperature: float = 1.0  # evaluation.temperature, as the run was configured
     max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
     dev_stop_per_type: bool = False  # whether a question type falling past that line stops the run too
+    dev_n: int | None = None  # the labelled dev set's items behind `dev`
+    dev_margin_z: float = 0.0  # guard.dev_margin_z, as the run was configured (0 for runs from before it)
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
     guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
@@ -68,33 +71,6 @@ class RoundSummary:
         return None if self.accepted is None or self.pool is None else f"{self.accepted}/{self.pool}"
 
 
-def fell_past(base: float, score: float, drop: float) -> bool:
-    """The dev guard's rule (USES LABELS): a round's dev accuracy fell more than `drop` below the base's."""
-    return score < base - drop - 1e-9
-
-
-def best_round(scores: dict[int, float]) -> int:
-    """The round with the best score; of a tie, the earliest (the fewest updates away from the base)."""
-    return max(scores, key=lambda r: (scores[r], -r))
-
-
-def best_safe_round(
-    scores: dict[int, float], by_type: dict[int, dict[str, float]], line: float | None
-) -> int:
-    """The best round by `scores` among those where no question type's score fell more than `line` below its
-    base's (the base always qualifies): one type's collapse hides in the overall mean (on `framed`, UPT's count
-    questions fell while colour rose; bench/results/dev-guard-types.md). With one type this is `best_round`."""
-    if line is None or 0 not in scores or len(by_type.get(0, {})) < 2:
-        return best_round(scores)
-    return best_round({r: v for r, v in scores.items() if r == 0 or not fallen_types(by_type, r, line)})
-
-
-def fallen_types(by_type: dict[int, dict[str, float]], round_: int, line: float) -> list[str]:
-    """The question types whose score at `round_` fell more than `line` below their base's (round 0's)."""
-    mine = by_type.get(round_, {})
-    return [t for t, b in by_type.get(0, {}).items() if fell_past(b, mine.get(t, b), line)]
-
-
 def dev_fell(summaries: list[RoundSummary], round_: int) -> list[str]:
     """What fell past the labelled dev guard's line at `round_`, as the run was last configured: "overall" for
     its dev greedy accuracy, and the question types that did where guard.dev_stop_per_type is on. Empty: the
@@ -105,15 +81,6 @@ def dev_fell(summaries: list[RoundSummary], round_: int) -> list[str]:
         return []
     by_type = {s.round: s.dev_types for s in summaries}
     return fell_at(dev, by_type, round_, last.max_dev_drop, last.dev_stop_per_type)
-
-
-def fell_at(
-    scores: dict[int, float], by_type: dict[int, dict[str, float]], round_: int, line: float, per_type: bool
-) -> list[str]:
-    """The dev guard's stopping rule on scores by round: "overall" where the score at `round_` fell more than
-    `line` below round 0's, and, with `per_type`, the question types that did (`fallen_types`)."""
-    out = ["overall"] if fell_past(scores[0], scores[round_], line) else []
-    return out + (fallen_types(by_type, round_, line) if per_type else [])
 
 
 def dev_guard_fired(summaries: list[RoundSummary]) -> int | None:
@@ -130,16 +97,25 @@ def delivered(summaries: list[RoundSummary]) -> tuple[RoundSummary, bool] | None
     """The round whose checkpoint the run delivers, and whether the labelled dev set chose it: with the dev guard
     on (guard.max_dev_drop), the best round on the dev set (USES LABELS); otherwise the last checkpoint. The dev
     set's pick, not the stop alone, is what kept UPT within 2 points of its base where it lost greedy accuracy a
-    little each round (bench/results/dev-guard.md), so it holds whether or not the guard stopped the run."""
+    little each round (bench/results/dev-guard.md), so it holds whether or not the guard stopped the run. A
+    trained round is delivered only where it qualifies (mmupt_core/view/devpick.py: no question type past the line,
+    a gain clear of the dev set's noise)."""
     with_ck = [s for s in summaries if s.path]
     if not with_ck:
         return None
     dev = {s.round: s.dev for s in with_ck if s.dev is not None}
     line = summaries[-1].max_dev_drop
     if line is not None and 0 in dev:
-        best = best_safe_round(dev, {s.round: s.dev_types for s in with_ck}, line)
+        best = best_safe_round(dev, {s.round: s.dev_types for s in with_ck}, line, *dev_margin(summaries))
         return next(s for s in with_ck if s.round == best), True
     return max(with_ck, key=lambda s: s.round), False
+
+
+def dev_margin(summaries: list[RoundSummary]) -> tuple[int | None, float]:
+    """(dev items, guard.dev_margin_z) for the delivered round's margin; the fewest items any round was scored
+    on, so a round scored on fewer is not held to a looser margin."""
+    ns = [s.dev_n for s in summaries if s.dev is not None and s.dev_n]
+    return (min(ns) if ns else None), (summaries[-1].dev_margin_z if summaries else 0.0)
 
 
 def _accuracy_benchmark(names: set[str], configured: list[str]) -> str | None:
@@ -188,7 +164,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
                 s.k, s.maj = int(maj[0][4:]), maj[1][0]
                 s.pass_k = m.get((bench, f"pass@{s.k}"), (None, None))[0]
         dev = next((b for b in DEV_BENCHMARKS if (b, "greedy_acc") in m), None)
-        s.dev = m.get((dev, "greedy_acc"), (None, None))[0]
+        s.dev, s.dev_n = m.get((dev, "greedy_acc"), (None, None))
         s.dev_sampled = m.get((dev, "sampled_acc"), (None, None))[0]
         s.dev_types = {
             k.split("/", 1)[1]: v for (b, k), (v, _) in m.items() if b == dev and k.startswith("greedy_acc/")
@@ -214,6 +190,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
         s.dev_stop_per_type = bool(guard.get("dev_stop_per_type", False))
+        s.dev_margin_z = guard.get("dev_margin_z") or 0.0
         s.min_agreement_change = guard.get("min_agreement_change")
         s.dev_temperature = temperature
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
@@ -336,12 +313,14 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
             text += f"; the dev guard stopped the run after round {last_dev}"
         chosen = delivered(summaries)
         if chosen is not None and chosen[1] and chosen[0].round != best:
-            line = summaries[-1].max_dev_drop
-            fell = fallen_types({s.round: s.dev_types for s in summaries}, best, line)
-            text += (
-                f"; at round {best} {', '.join(fell)} questions fell more than {line:.2f} below the base on the dev "
-                "set"
+            why = held_back(
+                dev,
+                {s.round: s.dev_types for s in summaries},
+                best,
+                summaries[-1].max_dev_drop,
+                *dev_margin(summaries),
             )
+            text += f"; round {best} is not delivered: {' and '.join(why)} on the dev set"
         last_ck = max((s.round for s in summaries if s.path), default=None)
         if chosen is not None and chosen[1] and chosen[0].round != last_ck:
             text += (

@@ -1,0 +1,39 @@
+"""The dev set's pick of the delivered round (USES LABELS): a trained round must clear the dev set's own noise
+and keep every question type within the line; the base always qualifies."""
+
+from mmupt_core.view.devpick import best_safe_round, clear_gain, held_back
+
+
+def test_a_gain_counts_only_past_z_standard_errors_of_the_difference():
+    # 0.70 against 0.75 on 100 items: the difference's error is sqrt((0.21 + 0.1875) / 100) = 0.063
+    assert not clear_gain(0.70, 0.75, 100, 1.64)
+    assert clear_gain(0.70, 0.75, 100, 0.5)
+    assert clear_gain(0.70, 0.75, 2000, 1.64)  # the same gain on a dev set 20 times larger
+    assert clear_gain(0.70, 0.85, 100, 1.64)
+    assert clear_gain(0.70, 0.60, 100, 0.0)  # no margin: any score qualifies, a fall included
+    assert clear_gain(0.70, 0.75, None, 1.64)  # no item count on record: no margin
+    assert clear_gain(1.0, 1.0, 100, 1.64)  # a zero error does not divide
+
+
+def test_the_delivered_round_is_the_best_that_clears_the_margin_and_keeps_every_type():
+    scores = {0: 0.70, 1: 0.76, 2: 0.86, 3: 0.90}
+    by_type = {
+        0: {"colour": 0.70, "count": 0.70},
+        1: {"colour": 0.76, "count": 0.76},
+        2: {"colour": 0.86, "count": 0.86},
+        3: {"colour": 0.98, "count": 0.62},  # best overall, but counts fell 0.08
+    }
+    assert best_safe_round(scores, by_type, 0.02, 100, 1.64) == 2
+    assert best_safe_round(scores, by_type, 0.02) == 2  # without the margin round 2 is still best of the rest
+    assert best_safe_round({0: 0.70, 1: 0.76}, {}, 0.02, 100, 1.64) == 0  # within the noise: the base
+    assert best_safe_round({0: 0.70, 1: 0.76}, {}, 0.02, 100, 0.0) == 1
+    assert (
+        best_safe_round({1: 0.76, 2: 0.74}, {}, 0.02, 100, 1.64) == 1
+    )  # no base scored: no margin to hold to
+    assert held_back(scores, by_type, 1, 0.02, 100, 1.64) == [
+        "its gain over the base (+0.060) is under 1.64 standard errors"
+    ]
+    assert held_back(scores, by_type, 3, 0.02, 100, 1.64) == [
+        "count questions fell more than 0.02 below the base"
+    ]
+    assert held_back(scores, by_type, 0, 0.02, 100, 1.64) == []
