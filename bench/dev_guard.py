@@ -132,11 +132,23 @@ def draw_greedy(
     return overall, by_type
 
 
+def stopped_after(
+    overall: dict[int, float],
+    by_type: dict[int, dict[str, float]],
+    line: float,
+    rounds: int,
+    per_type: bool = False,
+) -> int:
+    """The last round a run trains on one dev draw: the first whose dev greedy fell past the line (with
+    `per_type`, also a type's), as the guard stops after it, else the last of `rounds`."""
+    return next((r for r in range(1, rounds + 1) if fell_at(overall, by_type, r, line, per_type)), rounds)
+
+
 def replay(run: dict, idx: list[int], drop: float, rounds: int) -> tuple[int, int]:
     """(round the guard leaves the run on, round its message names as best) on one dev draw, by the guard's
     own rules: the best round is the best of those where no question type fell past the line (`types`)."""
     g, by_type = draw_greedy(run, idx, rounds, run.get("types"))
-    last = next((r for r in range(1, rounds + 1) if fell_at(g, by_type, r, drop, per_type=False)), rounds)
+    last = stopped_after(g, by_type, drop, rounds)
     return last, best_safe_round({r: g[r] for r in range(last + 1)}, by_type, drop)
 
 

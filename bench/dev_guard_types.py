@@ -21,8 +21,8 @@ import random
 import statistics
 from collections import Counter
 
-from bench.dev_guard import RESULTS, _run, dev_types, draw_greedy
-from mmupt_core.view.devpick import best_round, best_safe_round, fell_at
+from bench.dev_guard import RESULTS, _run, dev_types, draw_greedy, stopped_after
+from mmupt_core.view.devpick import best_round, best_safe_round
 
 SIZES = [100, 200, 400]
 LINES = [0.02, 0.05]
@@ -53,13 +53,9 @@ def picks(run: dict, types: list[str], idx: list[int], line: float, rounds: int)
       delivers the per-type pick among the rounds that ran;
     - 'per-type stop': it stops also after a round where some type fell past the line."""
     overall, by_type = draw_greedy(run, idx, rounds, types)
-
-    def stopped(per_type: bool) -> int:
-        return next((r for r in range(1, rounds + 1) if fell_at(overall, by_type, r, line, per_type)), rounds)
-
     out = [(best_round(overall), rounds), (best_safe_round(overall, by_type, line), rounds)]
     for per_type in (False, True):
-        last = stopped(per_type)
+        last = stopped_after(overall, by_type, line, rounds, per_type)
         out.append((best_safe_round({r: overall[r] for r in range(last + 1)}, by_type, line), last))
     return out
 

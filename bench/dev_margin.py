@@ -24,8 +24,8 @@ import random
 import statistics
 from pathlib import Path
 
-from bench.dev_guard import draw_greedy
-from mmupt_core.view.devpick import best_round, best_safe_round, fell_at
+from bench.dev_guard import draw_greedy, stopped_after
+from mmupt_core.view.devpick import best_round, best_safe_round
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -50,9 +50,7 @@ GAINED = 0.05  # a run "gained" where its last round's eval greedy ends this far
 
 def delivered(overall: dict[int, float], by_type: dict[int, dict[str, float]], n: int) -> dict[str, int]:
     """The round the dev guard delivers on one dev draw of n items, under each rule of POLICIES."""
-    last = next(
-        (r for r in range(1, ROUNDS + 1) if fell_at(overall, by_type, r, LINE, per_type=False)), ROUNDS
-    )
+    last = stopped_after(overall, by_type, LINE, ROUNDS)
     ran = {r: overall[r] for r in range(last + 1)}
     out = {"best": best_round(ran), "per type": best_safe_round(ran, by_type, LINE)}
     for z in ZS:
