@@ -38,3 +38,26 @@ def test_the_per_type_pick_skips_a_round_where_one_type_fell_and_the_overall_pic
     # never fell, so the shipped guard runs both rounds, while a per-type stop ends after round 1 on the base
     run = _run(["0011", "1110", "1011"])
     assert picks(run, types, [0, 1, 2, 3], line=0.1, rounds=2) == [(1, 2), (2, 2), (2, 2), (0, 1)]
+
+
+def test_the_paired_margin_counts_items_where_the_round_and_the_base_differ():
+    import numpy as np
+
+    from bench.dev_margin import paired_clear
+
+    def hits(*rounds: str) -> list:
+        return [np.array([c == "1" for c in r]) for r in rounds]
+
+    idx = np.arange(10)
+    # the round wins 3 items and loses none: d = 0.3, se = sqrt((0.3 - 0.09) / 10) = 0.145, 2.07 errors
+    won3 = hits("0001111111", "1111111111")
+    assert paired_clear(won3, idx, 1, z=1.64)
+    assert not paired_clear(won3, idx, 1, z=2.33)
+    # the same 0.3 gain as 5 wins and 2 losses is noisier: se = sqrt((0.7 - 0.09) / 10) = 0.247, 1.21 errors
+    mixed = hits("0000011111", "1111100111")
+    assert not paired_clear(mixed, idx, 1, z=1.64)
+    # identical rounds, or a loss, never clear; a draw is scored with its repeats
+    same = hits("0101010101", "0101010101")
+    assert not paired_clear(same, idx, 1, z=0.0)
+    assert not paired_clear(hits("1111111111", "0111111111"), idx, 1, z=0.0)
+    assert paired_clear(won3, np.array([0, 0, 0, 3]), 1, z=1.64)  # 3 of 4 drawn items won: d 0.75, se 0.217
