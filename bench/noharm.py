@@ -61,13 +61,14 @@ WORLDS = {
 }
 
 
-def run_world(name: str, rounds: int, bench: str = "noharm") -> dict:
+def run_world(name: str, rounds: int, bench: str = "noharm", extra: list[str] | None = None) -> dict:
     from mmupt_core.rounds.context import Context
     from mmupt_core.rounds.guard import guard_stop, held_out_types, stored_probe
 
     run_id = f"{bench}-{name}"
     cfg = load_config(
-        ROOT / "conf" / "tiny.yaml", [f"store.db=bench-{run_id}.duckdb", *WORLDS[name]["overrides"]]
+        ROOT / "conf" / "tiny.yaml",
+        [f"store.db=bench-{run_id}.duckdb", *WORLDS[name]["overrides"], *(extra or [])],
     )
     wall, per_round, _ = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "probe"))
     probe = stored_probe(Context(cfg, run_id, 0))
@@ -80,6 +81,7 @@ def run_world(name: str, rounds: int, bench: str = "noharm") -> dict:
         "verdict": probe.kind if probe else None,
         "verdict_text": probe.verdict if probe else None,
         "by_type": {t: r.kind for t, r in probe.by_type.items()} if probe else {},
+        "overrides": extra or [],
         "stopped": guard_stop(cfg, run_id),
         "held_out": sorted(held_out_types(cfg, run_id)),
         "rounds": {str(k): v for k, v in per_round.items()},
@@ -137,7 +139,7 @@ def render(data: dict) -> str:
             if trained == 0
             else f"trained {trained} rounds"
             + (f", {', '.join(r['held_out'])} held out" if r["held_out"] else "")
-        )
+        ) + (f" (with `{' '.join(r['overrides'])}`)" if r.get("overrides") else "")
         b = " / ".join(f"{base.get(f'world_eval.{m}', float('nan')):.3f}" for m in MEASURES[:3])
         if trained == 0:
             ch, per_type, harm = "-", "-", "no (nothing trained)"
@@ -170,12 +172,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--name", default="noharm", help="the record's name: its files and its runs' ids")
     ap.add_argument("--report", action="store_true", help="rewrite the .md from the .json; run nothing")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="a config override on top of the shipped config, e.g. guard.go_on_anyway=true to train past the probe",
+    )
     args = ap.parse_args()
     path = RESULTS / f"{args.name}.json"
     data = json.loads(path.read_text()) if path.is_file() else {}
     for name in [] if args.report else args.only or list(WORLDS):
         # one at a time: each base trains at 2 threads, and two such processes on 2 cores run many times slower
-        data[name] = run_world(name, args.rounds, args.name)
+        data[name] = run_world(name, args.rounds, args.name, args.overrides)
         path.write_text(json.dumps(data, indent=1))
     text = render(data)
     (RESULTS / f"{args.name}.md").write_text(text)
