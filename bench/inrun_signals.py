@@ -31,6 +31,9 @@ ROUNDS = 3
 HARM = 0.02 + 1e-9  # the issue's do-no-harm line, a hair over so that 0.02 on 300 items is not harm
 GAINED = 0.05
 ARMS = {"majority_vote": "UPT", "ground_truth": "oracle", "random": "coin"}
+# records made after the rule they test was written down (noharm-past-probe-plan.md): reported apart
+PLANNED = {"noharm-past-probe"}
+CANDIDATE = "top label up > 0.10"
 # the world behind each results file, by its name's start (the files do not record it); the longest match wins
 WORLDS = {
     "upt-route-switch": "route-switch",
@@ -58,30 +61,72 @@ def world_of(stem: str) -> str | None:
     return WORLDS[max(hits, key=len)] if hits else None
 
 
+def _entry(run: dict, file: str, world: str, planned: bool) -> dict | None:
+    """One run as this bench reads it, or None where it lacks what the rules read (a base, a trained round, the
+    pool's votes from round 1)."""
+    rounds = run.get("rounds")
+    if run.get("reward", "majority_vote") not in ARMS or not isinstance(rounds, dict):
+        return None
+    # a run of more rounds is judged at round 3, as the others are
+    rounds = {k: v for k, v in rounds.items() if k.isdigit() and int(k) <= ROUNDS}
+    trained = [r for r in range(1, ROUNDS + 1) if "world_eval.greedy_acc" in rounds.get(str(r), {})]
+    if (
+        "world_eval.greedy_acc" not in rounds.get("0", {})
+        or not trained
+        or trained != list(range(1, max(trained) + 1))
+    ):
+        return None
+    if not all("pool.agreement_mean" in rounds[str(r)] for r in trained):
+        return None
+    run_id = run.get("run_id") or f"{file}-{world}"
+    return {
+        "reward": "majority_vote",
+        **run,
+        "rounds": rounds,
+        "run_id": run_id,
+        "file": file,
+        "world": world,
+        "planned": planned,
+    }
+
+
 def load_runs() -> list[dict]:
-    """Every run with rounds 0..3 on record, once (the same run appears in merged files), with its world."""
+    """Every run on record with per-round metrics, once (the same run appears in merged files), with its world:
+    the `bench.upt` family's lists (rounds 0 to 3 each), and `bench.noharm`'s records by world (UPT, as a user runs
+    it; a guard may have stopped one early). Runs of PLANNED files are marked: they ran after the rule they test was
+    written down."""
     runs: dict[tuple, dict] = {}
     for path in sorted(RESULTS.glob("*.json")):
-        world = world_of(path.stem)
-        if world is None:
-            continue
         data = json.loads(path.read_text())
-        for run in data if isinstance(data, list) else []:
-            rounds = run.get("rounds") if isinstance(run, dict) else None
-            if run.get("reward") not in ARMS or not isinstance(rounds, dict):
+        if path.stem.startswith("noharm") and isinstance(data, dict):
+            found = [
+                _entry(v, path.stem, w, path.stem in PLANNED) for w, v in data.items() if isinstance(v, dict)
+            ]
+        elif (world := world_of(path.stem)) is not None and isinstance(data, list):
+            found = [_entry(r, path.stem, world, False) for r in data if isinstance(r, dict)]
+            found = [r for r in found if r is not None and last_round(r) == ROUNDS]  # every round of a bench
+        else:
+            continue
+        for run in found:
+            if run is None:
                 continue
-            if not all("world_eval.greedy_acc" in rounds.get(str(r), {}) for r in range(ROUNDS + 1)):
-                continue
-            if not all("pool.agreement_mean" in rounds[str(r)] for r in range(1, ROUNDS + 1)):
-                continue
-            g = [rounds[str(r)]["world_eval.greedy_acc"] for r in range(ROUNDS + 1)]
-            key = (run["run_id"], round(g[0], 4), round(g[-1], 4))
-            runs.setdefault(key, {"run_id": run["run_id"], "file": path.stem, "world": world, **run})
+            # the same run under another name (a rerun that gave the same figures to the digit) counts once
+            path_of = tuple(
+                round(at(run, r, f"world_eval.{m}") or 0.0, 4)
+                for r in range(last_round(run) + 1)
+                for m in ("greedy_acc", "sampled_acc")
+            )
+            runs.setdefault((run["world"], run["reward"], path_of), run)
     return list(runs.values())
 
 
+def last_round(run: dict) -> int:
+    """The last round whose checkpoint was scored."""
+    return max(int(r) for r, m in run["rounds"].items() if "world_eval.greedy_acc" in m)
+
+
 def at(run: dict, round_: int, metric: str) -> float | None:
-    return run["rounds"][str(round_)].get(metric)
+    return run["rounds"].get(str(round_), {}).get(metric)
 
 
 def types(run: dict) -> list[str]:
@@ -109,7 +154,7 @@ def harmed(d: dict[str, float]) -> bool:
 
 
 def outcome(run: dict) -> str:
-    d = change(run, ROUNDS)
+    d = change(run, last_round(run))
     if harmed(d):
         return "harm"
     return "gain" if d["greedy"] > GAINED else "flat"
@@ -179,33 +224,74 @@ for t in (0.10, 0.20):
 
 
 def replay(run: dict, check: Callable[[int], Callable[[dict], bool]]) -> int:
-    """The round a run ends on under a rule: k-1 for the first k it fires before, else the last."""
-    return next((k - 1 for k in range(2, ROUNDS + 1) if check(k)(run)), ROUNDS)
+    """The round a run ends on under a rule: k-1 for the first k it fires before, else the last it trained."""
+    last = last_round(run)
+    return next((k - 1 for k in range(2, last + 1) if check(k)(run)), last)
 
 
 def measure() -> dict:
-    runs = load_runs()
     out = []
-    for run in runs:
+    for run in load_runs():
+        last = last_round(run)
         row = {
             "run_id": run["run_id"],
             "file": run["file"],
             "world": run["world"],
             "arm": ARMS[run["reward"]],
+            "planned": run["planned"],
+            "trained": last,
             "outcome": outcome(run),
-            "last": change(run, ROUNDS),
+            "last": change(run, last),
+            "top_label_share": [at(run, r, "pool.top_label_share") for r in range(1, ROUNDS + 1)],
             "rules": {},
         }
         for name, check in RULES:
             end = replay(run, check)
-            row["rules"][name] = {"end": end, "change": change(run, end), "harm": harmed(change(run, end))}
+            row["rules"][name] = {
+                "end": end,
+                "stopped": end < last,
+                "change": change(run, end),
+                "harm": harmed(change(run, end)),
+            }
         out.append(row)
     return {"runs": out}
 
 
+def _arm_table(mine: list[dict], names: list[str]) -> list[str]:
+    groups = {o: [r for r in mine if r["outcome"] == o] for o in ("harm", "flat", "gain")}
+    gains = groups["gain"]
+    unguarded = f"{statistics.mean(r['last']['greedy'] for r in gains):+.3f}" if gains else "-"
+    lines = [
+        "| rule | harm runs stopped | of them, left without harm (the base delivered: all) | flat stopped | "
+        "gain runs stopped | gain runs: mean Δ greedy kept, last checkpoint / the base delivered (unguarded) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        stopped = {o: [r for r in g if r["rules"][name]["stopped"]] for o, g in groups.items()}
+        mended = sum(not r["rules"][name]["harm"] for r in stopped["harm"])
+        kept = "-"
+        if gains:
+            at_stop = statistics.mean(r["rules"][name]["change"]["greedy"] for r in gains)
+            on_base = statistics.mean(
+                0.0 if r["rules"][name]["stopped"] else r["last"]["greedy"] for r in gains
+            )
+            kept = f"{at_stop:+.3f} / {on_base:+.3f}"
+        lines.append(
+            f"| {name} | {len(stopped['harm'])} of {len(groups['harm'])} | {mended} | "
+            f"{len(stopped['flat'])} of {len(groups['flat'])} | {len(stopped['gain'])} of {len(gains)} | "
+            f"{kept} ({unguarded}) |"
+        )
+    return lines
+
+
+def _fired(r: dict, names: list[str]) -> str:
+    return ", ".join(f"{n} ({r['rules'][n]['end'] + 1})" for n in names if r["rules"][n]["stopped"]) or "-"
+
+
 def render(result: dict) -> str:
-    runs = result["runs"]
     names = [n for n, _ in RULES]
+    runs = [r for r in result["runs"] if not r["planned"]]
+    planned = [r for r in result["runs"] if r["planned"]]
     lines = [
         "# Label-free signals during a run, replayed: could one stop UPT before it harms?",
         "",
@@ -223,31 +309,29 @@ def render(result: dict) -> str:
     ]
     for arm in ARMS.values():
         mine = [r for r in runs if r["arm"] == arm]
-        if not mine:
-            continue
-        groups = {o: [r for r in mine if r["outcome"] == o] for o in ("harm", "flat", "gain")}
-        lines += [
-            f"## {arm}: {len(mine)} runs ({', '.join(f'{len(v)} {k}' for k, v in groups.items())})",
-            "",
-            "| rule | harm runs stopped | of them, left without harm (the base delivered: all) | flat stopped | "
-            "gain runs stopped | gain runs: mean Δ greedy kept, last checkpoint / the base delivered (unguarded) |",
-            "|---|---|---|---|---|---|",
-        ]
-        gains = groups["gain"]
-        unguarded = f"{statistics.mean(r['last']['greedy'] for r in gains):+.3f}" if gains else "-"
-        for name in names:
-            stopped = {o: [r for r in g if r["rules"][name]["end"] < ROUNDS] for o, g in groups.items()}
-            mended = sum(not r["rules"][name]["harm"] for r in stopped["harm"])
-            kept = (
-                f"{statistics.mean(r['rules'][name]['change']['greedy'] for r in gains):+.3f} / "
-                + f"{statistics.mean(r['last']['greedy'] if r['rules'][name]['end'] == ROUNDS else 0.0 for r in gains):+.3f}"
-                if gains
-                else "-"
+        if mine:
+            counts = ", ".join(
+                f"{sum(r['outcome'] == o for r in mine)} {o}" for o in ("harm", "flat", "gain")
             )
+            lines += [f"## {arm}: {len(mine)} runs ({counts})", "", *_arm_table(mine, names), ""]
+    if planned:
+        lines += [
+            f"## Runs made after the candidate was written down ({len(planned)}; `noharm-past-probe-plan.md`)",
+            "",
+            f"The candidate, fixed before these ran: **{CANDIDATE}**, delivering the base. The shipped config past "
+            "the probe (`guard.go_on_anyway=true`), the consolidation guard on as shipped.",
+            "",
+            "| world | rounds trained | outcome | last Δ greedy / sampled / worst type | top label's share of the pool, "
+            "rounds 1-3 | the candidate | rules that stop it (before round) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in planned:
+            d, c = r["last"], r["rules"][CANDIDATE]
+            shares = " → ".join(f"{v:.3f}" for v in r["top_label_share"] if v is not None)
+            verdict = f"stops before round {c['end'] + 1}" if c["stopped"] else "does not fire"
             lines.append(
-                f"| {name} | {len(stopped['harm'])} of {len(groups['harm'])} | {mended} | "
-                f"{len(stopped['flat'])} of {len(groups['flat'])} | {len(stopped['gain'])} of {len(gains)} | "
-                f"{kept} ({unguarded}) |"
+                f"| {r['world']} | {r['trained']} | {r['outcome']} | {d['greedy']:+.3f} / {d['sampled']:+.3f} / "
+                f"{d['worst type']:+.3f} | {shares} | {verdict} | {_fired(r, names)} |"
             )
         lines.append("")
     lines += [
@@ -262,10 +346,9 @@ def render(result: dict) -> str:
         bad = [r for r in mine if r["outcome"] == "harm"]
         cells = []
         for name in names:
-            stopped = [r for r in bad if r["rules"][name]["end"] < ROUNDS]
+            stopped = [r for r in bad if r["rules"][name]["stopped"]]
             if stopped:
-                mended = sum(not r["rules"][name]["harm"] for r in stopped)
-                cells.append(f"{name} {len(stopped)}/{mended}")
+                cells.append(f"{name} {len(stopped)}/{sum(not r['rules'][name]['harm'] for r in stopped)}")
         lines.append(f"| {world} | {len(mine)} | {len(bad)} | {'; '.join(cells) or 'none'} |")
     lines += [
         "",
@@ -276,12 +359,9 @@ def render(result: dict) -> str:
     ]
     for r in sorted(runs, key=lambda r: (r["arm"], r["world"], r["outcome"], r["run_id"])):
         d = r["last"]
-        fired = [
-            f"{n.split(':')[0]} ({r['rules'][n]['end'] + 1})" for n in names if r["rules"][n]["end"] < ROUNDS
-        ]
         lines.append(
             f"| {r['run_id']} | `{r['file']}` | {r['world']} | {r['arm']} | {r['outcome']} | "
-            f"{d['greedy']:+.3f} / {d['sampled']:+.3f} / {d['worst type']:+.3f} | {', '.join(fired) or '-'} |"
+            f"{d['greedy']:+.3f} / {d['sampled']:+.3f} / {d['worst type']:+.3f} | {_fired(r, names)} |"
         )
     return "\n".join(lines) + "\n"
 
