@@ -135,17 +135,21 @@ def types(run: dict) -> list[str]:
 
 
 def change(run: dict, round_: int) -> dict[str, float]:
-    """Round `round_`'s checkpoint against the base on the eval split: greedy, sampled, and the worst type."""
+    """Round `round_`'s checkpoint against the base on the eval split: greedy, sampled, and the worst question type
+    in either (where there are several types), as `bench.noharm` judges harm."""
     d = {
         m: at(run, round_, f"world_eval.{m}_acc") - at(run, 0, f"world_eval.{m}_acc")
         for m in ("greedy", "sampled")
     }
+    kinds = types(run)
     per_type = [
-        at(run, round_, f"world_eval.greedy_acc/{t}") - at(run, 0, f"world_eval.greedy_acc/{t}")
-        for t in types(run)
-        if at(run, round_, f"world_eval.greedy_acc/{t}") is not None
+        at(run, round_, f"world_eval.{m}_acc/{t}") - at(run, 0, f"world_eval.{m}_acc/{t}")
+        for t in kinds
+        for m in ("greedy", "sampled")
+        if at(run, round_, f"world_eval.{m}_acc/{t}") is not None
+        and at(run, 0, f"world_eval.{m}_acc/{t}") is not None
     ]
-    d["worst type"] = min(per_type) if len(per_type) > 1 else 0.0
+    d["worst type"] = min(per_type) if len(kinds) > 1 and per_type else 0.0
     return d
 
 
@@ -299,8 +303,8 @@ def render(result: dict) -> str:
         "(each once; files listed per run below). Trains nothing. A rule is checked before rounds 2 and 3 train, on "
         "the pool's votes so far and on the last checkpoint's samples on the held-out split (their agreement and "
         "entropy, no answers); a stop delivers the last checkpoint. Outcomes are judged on the 300-item eval "
-        "split: harm = the last round more than 2 points below base in greedy or sampled accuracy or on a question "
-        "type; gain = greedy more than 5 points up without harm.",
+        "split: harm = the last round more than 2 points below base in greedy or sampled accuracy, overall or on a "
+        "question type; gain = greedy more than 5 points up without harm.",
         "",
         "The rules (thresholds are a grid, none fitted):",
         "",
