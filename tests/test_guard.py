@@ -347,3 +347,66 @@ def test_the_paper_configs_go_past_may_harm_and_stop_on_little_to_teach():
         assert guard_stop(cfg, f"{name}-harm") is None
         reason = guard_stop(cfg, f"{name}-little")
         assert reason and "little to teach" in reason
+
+
+def _pool_share(store: Store, run_id: str, r: int, share: float) -> None:
+    """Round r's votes with `share` of the pool electing its most common answer (agreement steady)."""
+    labels = [
+        {"item_id": f"i{k}", "label": "1", "votes": 6, "n_valid": 8, "agreement": 0.75, "accepted": True}
+        for k in range(10)
+    ]
+    metrics = [
+        {"benchmark": "pool", "metric": "agreement_mean", "value": 0.75, "n": 10},
+        {"benchmark": "pool", "metric": "top_label_share", "value": share, "n": 10},
+    ]
+    store.record_stage(run_id, r, "vote", "h", StageRecord(pseudo_labels=labels, metrics=metrics), wall_s=1.0)
+
+
+def test_the_collapse_guard_stops_votes_piling_onto_one_answer_and_the_run_delivers_the_checkpoint_before():
+    from mmupt_core.rounds.driver import should_stop
+    from mmupt_core.rounds.guard import collapse_stop
+    from mmupt_core.view.choice import choose
+    from mmupt_core.view.summary import delivered
+
+    cfg = load_config("conf/tiny.yaml", STRICT)
+    assert cfg.guard.max_top_label_rise == 0.10  # on by default
+    store = Store(store_path(cfg))
+    store.ensure_run("v", "h", dump_config(cfg))
+    _round(store, "v", 0, 0.8, 0.41)
+    _pool_share(store, "v", 1, 0.317)
+    _round(store, "v", 1, 0.8, 0.37)
+    assert collapse_stop(cfg, "v", 1) is None  # round 1's pool is what later pools are held to
+    _pool_share(store, "v", 2, 0.40)  # +0.083: within the line
+    assert collapse_stop(cfg, "v", 2) is None
+    _pool_share(store, "v", 2, 0.577)  # +0.260: the votes pile onto one answer (views, noharm-past-probe.md)
+    reason = collapse_stop(cfg, "v", 2)
+    assert reason and "label-free collapse guard" in reason and "0.317 → 0.577" in reason
+    assert "round 0's checkpoint (the base)" in reason and should_stop(cfg, "v", 2)
+    assert collapse_stop(load_config("conf/tiny.yaml", ["guard.max_top_label_rise=null"]), "v", 2) is None
+    summaries = round_summaries(store, "v")
+    # round 1's checkpoint is the one whose samples showed it: the run delivers the base
+    assert delivered(summaries)[0].round == 0
+    assert "collapse guard stopped the run before round 2 trained" in verdict(summaries)
+    assert "it delivers round 0 (the base), greedy 0.410" in verdict(summaries)
+    chosen = choose(summaries, "v", "run")
+    assert chosen.round == 0 and "collapse guard" in chosen.why and not chosen.uses_labels
+    assert choose(summaries, "v", "last").round == 1
+    # a round that already trained is never held back
+    _round(store, "v", 2, 0.8, 0.39)
+    assert collapse_stop(cfg, "v", 2) is None
+
+
+def test_a_store_from_before_the_collapse_guard_delivers_what_it_did():
+    from mmupt_core.view.summary import delivered
+
+    cfg = load_config("conf/tiny.yaml", [*STRICT, "guard.max_top_label_rise=null"])
+    store = Store(store_path(cfg))
+    config = "\n".join(line for line in dump_config(cfg).splitlines() if "max_top_label_rise" not in line)
+    assert "max_top_label_rise" not in config
+    store.ensure_run("old", "h", config)
+    _round(store, "old", 0, 0.8, 0.41)
+    _pool_share(store, "old", 1, 0.317)
+    _round(store, "old", 1, 0.8, 0.37)
+    _pool_share(store, "old", 2, 0.577)
+    _round(store, "old", 2, 0.8, 0.39)
+    assert delivered(round_summaries(store, "old"))[0].round == 2

@@ -233,6 +233,14 @@ class GuardConfig(Section):
     # by more than this the update was not consolidating the majority (framed world: agreement 0.707 -> 0.672
     # while greedy fell 0.713 -> 0.597), and the run stops before training on it. None: off.
     min_agreement_change: float | None = Field(default=-0.02, ge=-1, le=1)
+    # The label-free collapse guard: stop before round k >= 2 trains where the share of the pool whose vote elects
+    # its single most common answer rose more than this since round 1's pool -- the votes pile onto one answer
+    # whatever the question -- and deliver the checkpoint before the one whose samples showed it. Replayed on 247
+    # runs (bench/results/inrun-signals.md) it stopped 8 of the 9 UPT runs on `views`, all harmed by round 1, and none
+    # of 76 that gained; fixed before the runs of bench/results/noharm-past-probe.md, it stopped `views` there and
+    # nothing else. It sees only this kind of collapse: entrenched off-by-one counts (`equal-noise`, `framed`) pile
+    # onto many answers, and went unstopped. None: off.
+    max_top_label_rise: float | None = Field(default=0.10, ge=0, le=1)
     # USES LABELS. Stop after a round whose greedy accuracy on the labelled dev set (evaluation.dev_items) fell
     # more than this below the base's. None: no dev guard.
     max_dev_drop: float | None = Field(default=None, ge=0, le=1)

@@ -18,7 +18,7 @@ from mmupt_core.config import RunConfig, config_source, dump_config, load_config
 from mmupt_core.events import emit
 from mmupt_core.paths import run_dir
 from mmupt_core.rounds.context import Context
-from mmupt_core.rounds.guard import consolidation_stop, dev_guard_stop, guard_stop
+from mmupt_core.rounds.guard import collapse_stop, consolidation_stop, dev_guard_stop, guard_stop
 from mmupt_core.rounds.preflight import preflight
 from mmupt_core.rounds.runlock import run_lock
 from mmupt_core.rounds.runner import ROUND_STAGES, SETUP_STAGES, announce_round, run_stage
@@ -66,11 +66,11 @@ def setup_stages(config: RunConfig, run_id: str) -> None:
 
 def run_round(config: RunConfig, run_id: str, round_: int) -> None:
     """One round: synthesize, sample, vote, train, evaluate, record; it ends after the vote when the
-    consolidation guard says the round must not train (should_stop then stops the run)."""
+    consolidation or the collapse guard says the round must not train (should_stop then stops the run)."""
     ctx = Context(config, run_id, round_)
     before, after = ROUND_STAGES[: ROUND_STAGES.index("train")], ROUND_STAGES[ROUND_STAGES.index("train") :]
     _run_stages(ctx, before)
-    if consolidation_stop(config, run_id, round_):
+    if consolidation_stop(config, run_id, round_) or collapse_stop(config, run_id, round_):
         return
     _run_stages(ctx, after)
 
@@ -82,7 +82,11 @@ def announce(config: RunConfig, run_id: str, round_: int) -> None:
 def should_stop(config: RunConfig, run_id: str, round_: int) -> bool:
     """True when training.early_stop is on and the round's label-free stopping signal fired, or when the
     labelled dev guard (guard.max_dev_drop, off by default) fired."""
-    if reason := consolidation_stop(config, run_id, round_) or dev_guard_stop(config, run_id, round_):
+    if reason := (
+        consolidation_stop(config, run_id, round_)
+        or collapse_stop(config, run_id, round_)
+        or dev_guard_stop(config, run_id, round_)
+    ):
         log.warning("%s: %s", run_id, reason)
         emit("note", run_id=run_id, lines=[reason])
         return True

@@ -1,6 +1,7 @@
 """The do-no-harm guards. Before round 1, label-free: the probe's verdict on the base decides whether rounds run.
 Before round k >= 2 trains, label-free: the consolidation guard stops a run whose last update lowered the pool's
-agreement under the vote by more than guard.min_agreement_change. After each round, only when configured and
+agreement under the vote by more than guard.min_agreement_change, and the collapse guard one whose votes pile onto
+one answer (guard.max_top_label_rise; the run then delivers the checkpoint before the one that did it). After each round, only when configured and
 USING LABELS: the dev guard stops a run whose greedy accuracy on the
 labelled dev set (evaluation.dev_items) fell more than guard.max_dev_drop below the base's.
 
@@ -117,4 +118,37 @@ def consolidation_stop(config: RunConfig, run_id: str, round_: int) -> str | Non
         f"update lowered the pool's agreement under the vote {before:.3f} → {now:.3f} (change {now - before:+.3f}, "
         f"floor {floor:+.3f}), so it was not fitting the majority; round {round_ - 1}'s checkpoint is the run's last; "
         "set guard.min_agreement_change=null to train on"
+    )
+
+
+def top_label_share(ctx: Context, round_: int) -> float | None:
+    """The share of round `round_`'s pool whose vote elects the pool's single most common answer."""
+    return next(
+        (
+            m["value"]
+            for m in ctx.store.metrics(ctx.run_id)
+            if m["round"] == round_ and m["benchmark"] == "pool" and m["metric"] == "top_label_share"
+        ),
+        None,
+    )
+
+
+def collapse_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
+    """Why round `round_` must not train (its votes pile onto one answer, more than round 1's did), or None."""
+    rise = config.guard.max_top_label_rise
+    if rise is None or round_ < 2:
+        return None
+    ctx = Context(config, run_id, round_)
+    if any(c["round"] == round_ for c in ctx.store.lineage(run_id)):
+        return None  # this round already trained (before the guard, or with it off)
+    first, now = top_label_share(ctx, 1), top_label_share(ctx, round_)
+    if first is None or now is None or now - first <= rise + 1e-9:
+        return None
+    keep = round_ - 2
+    return (
+        f"stopped before round {round_} trained, by the label-free collapse guard: the share of the pool whose vote "
+        f"elects its most common answer rose {first:.3f} → {now:.3f} since round 1 (more than {rise:.2f}), so the "
+        f"votes pile onto one answer whatever the question; the run delivers round {keep}'s checkpoint"
+        f"{' (the base)' if keep == 0 else ''}, the last before round {round_ - 1}'s, whose samples showed it; set "
+        "guard.max_top_label_rise=null to train on"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from mmupt_core.view.devpick import best_round
-from mmupt_core.view.summary import RoundSummary, delivered, dev_guard_fired, dev_margin
+from mmupt_core.view.summary import RoundSummary, collapse_at, delivered, dev_guard_fired, dev_margin
 
 PICKS = ("run", "last", "dev", "dev-sampled")
 
@@ -64,7 +64,17 @@ def choose(
     last = max(with_ck, key=lambda s: s.round)
     if pick == "run":
         chosen, by_dev = delivered(summaries)
+        collapsed = collapse_at(summaries)
+        cap = (
+            f"; the label-free collapse guard found the pool's votes piling onto one answer before round "
+            f"{collapsed} trained, so no round after {collapsed - 2} is delivered"
+            if collapsed is not None
+            else ""
+        )
         if not by_dev:
+            if chosen.round != last.round:
+                why = f"round {chosen.round}, not the run's last checkpoint (round {last.round}){cap}"
+                return _choice(run_id, chosen, pick, why, False)
             return _choice(run_id, last, pick, f"the run's last checkpoint (round {last.round})", False)
         dev = {s.round: s.dev for s in with_ck if s.dev is not None}
         fell = dev_guard_fired(summaries)
@@ -87,7 +97,7 @@ def choose(
         among = f" (the base, or of the rounds {' and '.join(rules)})" if rules else ""
         why = (
             f"the dev guard is on, so the run delivers its best round on the labelled dev set{among}, {chosen.round} "
-            f"(greedy {dev[chosen.round]:.3f}; the base {dev[0]:.3f}); its last is round {last.round}; {stop}"
+            f"(greedy {dev[chosen.round]:.3f}; the base {dev[0]:.3f}); its last is round {last.round}; {stop}{cap}"
         )
         return _choice(run_id, chosen, pick, why, True)
     if pick == "last":

@@ -59,6 +59,10 @@ class RoundSummary:
     dev_n: int | None = None  # the labelled dev set's items behind `dev`
     dev_margin_z: float = 0.0  # guard.dev_margin_z, as the run was configured (0 for runs from before it)
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
+    top_label_share: float | None = None  # the share of the pool whose vote elects its most common answer
+    max_top_label_rise: float | None = (
+        None  # the collapse guard's line, as configured (None for runs before it)
+    )
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
     guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
     held_types: tuple[
@@ -99,8 +103,10 @@ def delivered(summaries: list[RoundSummary]) -> tuple[RoundSummary, bool] | None
     set's pick, not the stop alone, is what kept UPT within 2 points of its base where it lost greedy accuracy a
     little each round (bench/results/dev-guard.md), so it holds whether or not the guard stopped the run. A
     trained round is delivered only where it qualifies (mmupt_core/view/devpick.py: no question type past the line,
-    a gain clear of the dev set's noise)."""
-    with_ck = [s for s in summaries if s.path]
+    a gain clear of the dev set's noise). Where the label-free collapse guard found the votes piling onto one answer
+    before round k, only the rounds before k-1 (whose checkpoint the pool of round k was sampled from) qualify."""
+    collapsed = collapse_at(summaries)
+    with_ck = [s for s in summaries if s.path and (collapsed is None or s.round <= collapsed - 2)]
     if not with_ck:
         return None
     dev = {s.round: s.dev for s in with_ck if s.dev is not None}
@@ -109,6 +115,16 @@ def delivered(summaries: list[RoundSummary]) -> tuple[RoundSummary, bool] | None
         best = best_safe_round(dev, {s.round: s.dev_types for s in with_ck}, line, *dev_margin(summaries))
         return next(s for s in with_ck if s.round == best), True
     return max(with_ck, key=lambda s: s.round), False
+
+
+def collapse_at(summaries: list[RoundSummary]) -> int | None:
+    """The first round k >= 2 whose pool's top-label share rose past the collapse guard's line since round 1's, as
+    the run was last configured (mmupt_core/rounds/guard.py: collapse_stop); None where none did or it is off."""
+    rise = summaries[-1].max_top_label_rise if summaries else None
+    share = {s.round: s.top_label_share for s in summaries if s.top_label_share is not None}
+    if rise is None or 1 not in share:
+        return None
+    return next((k for k in sorted(share) if k >= 2 and share[k] - share[1] > rise + 1e-9), None)
 
 
 def dev_margin(summaries: list[RoundSummary]) -> tuple[int | None, float]:
@@ -170,6 +186,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
             k.split("/", 1)[1]: v for (b, k), (v, _) in m.items() if b == dev and k.startswith("greedy_acc/")
         }
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
+        s.top_label_share = m.get(("pool", "top_label_share"), (None, None))[0]
         items = m.get(("pool", "items"), (None, None))[0]
         accepted = m.get(("pool", "accepted"), (None, None))[0]
         s.pool = int(items) if items is not None else None
@@ -192,6 +209,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         s.dev_stop_per_type = bool(guard.get("dev_stop_per_type", False))
         s.dev_margin_z = guard.get("dev_margin_z") or 0.0
         s.min_agreement_change = guard.get("min_agreement_change")
+        s.max_top_label_rise = guard.get("max_top_label_rise")
         s.dev_temperature = temperature
     base = next((s for s in out if s.round == 0 and s.greedy is not None), None)
     for s in out:
@@ -301,6 +319,23 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
                 f"the label-free consolidation guard stopped the run before round {held.round} trained "
                 f"(agreement under the vote {last.agreement:.3f} → {held.agreement:.3f})"
             )
+    collapsed = collapse_at(summaries)
+    if collapsed is not None:
+        share = {s.round: s.top_label_share for s in summaries}
+        parts.append(
+            f"the label-free collapse guard stopped the run before round {collapsed} trained (the pool's votes piled "
+            f"onto one answer: its top label's share {share[1]:.3f} → {share[collapsed]:.3f}); it delivers round "
+            f"{collapsed - 2}"
+            + (" (the base)" if collapsed == 2 else "")
+            + next(
+                (
+                    f", greedy {s.greedy:.3f}"
+                    for s in summaries
+                    if s.round == collapsed - 2 and s.greedy is not None
+                ),
+                "",
+            )
+        )
     dev = {s.round: s.dev for s in summaries if s.dev is not None}
     if 0 in dev and len(dev) > 1:
         best = best_round(dev)
