@@ -99,8 +99,11 @@ def load_runs() -> list[dict]:
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
         if path.stem.startswith("noharm") and isinstance(data, dict):
+            # a run a guard stopped mid-run has no unguarded outcome to judge a rule by
             found = [
-                _entry(v, path.stem, w, path.stem in PLANNED) for w, v in data.items() if isinstance(v, dict)
+                _entry(v, path.stem, w, path.stem in PLANNED)
+                for w, v in data.items()
+                if isinstance(v, dict) and not v.get("stopped_in_run")
             ]
         elif (world := world_of(path.stem)) is not None and isinstance(data, list):
             found = [_entry(r, path.stem, world, False) for r in data if isinstance(r, dict)]

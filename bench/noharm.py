@@ -63,15 +63,28 @@ WORLDS = {
 
 def run_world(name: str, rounds: int, bench: str = "noharm", extra: list[str] | None = None) -> dict:
     from mmupt_core.rounds.context import Context
-    from mmupt_core.rounds.guard import guard_stop, held_out_types, stored_probe
+    from mmupt_core.rounds.guard import (
+        collapse_stop,
+        consolidation_stop,
+        guard_stop,
+        held_out_types,
+        stored_probe,
+    )
+    from mmupt_core.view.summary import delivered, round_summaries
 
     run_id = f"{bench}-{name}"
     cfg = load_config(
         ROOT / "conf" / "tiny.yaml",
         [f"store.db=bench-{run_id}.duckdb", *WORLDS[name]["overrides"], *(extra or [])],
     )
-    wall, per_round, _ = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "probe"))
+    wall, per_round, store = run_and_collect(cfg, rounds, run_id, ("world_eval", "pool", "probe"))
     probe = stored_probe(Context(cfg, run_id, 0))
+    # what the user gets: a guard that stops mid-run may deliver an earlier checkpoint than the last
+    trained = max((r for r, m in per_round.items() if "world_eval.greedy_acc" in m), default=0)
+    chosen = delivered(round_summaries(store, run_id))
+    mid_run = None
+    if 0 < trained < rounds:
+        mid_run = consolidation_stop(cfg, run_id, trained + 1) or collapse_stop(cfg, run_id, trained + 1)
     return {
         "world": name,
         "recorded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -83,6 +96,8 @@ def run_world(name: str, rounds: int, bench: str = "noharm", extra: list[str] | 
         "by_type": {t: r.kind for t, r in probe.by_type.items()} if probe else {},
         "overrides": extra or [],
         "stopped": guard_stop(cfg, run_id),
+        "stopped_in_run": mid_run,
+        "delivered": chosen[0].round if chosen else 0,
         "held_out": sorted(held_out_types(cfg, run_id)),
         "rounds": {str(k): v for k, v in per_round.items()},
     }
@@ -96,10 +111,10 @@ def _commit() -> str | None:
 
 
 def changes(r: dict) -> dict[str, float]:
-    """Each eval measure's change from the base to the last round, overall and per question type."""
-    rounds = {int(k): v for k, v in r["rounds"].items()}
-    last = max(rounds)
-    base, end = rounds[0], rounds[last]
+    """Each eval measure's change from the base to the round the run delivers (records from before the field:
+    the last round), overall and per question type."""
+    rounds = {int(k): v for k, v in r["rounds"].items() if "world_eval.greedy_acc" in v}
+    base, end = rounds[0], rounds[r.get("delivered", max(rounds))]
     out = {}
     for key, v in end.items():
         if not key.startswith("world_eval."):
@@ -119,18 +134,19 @@ def render(data: dict) -> str:
         "Written by `bench/noharm.py`. `conf/tiny.yaml` as shipped (1500-step first SFT at 2 threads, 20 updates of "
         "32 prompts a round, lr 3e-5, the guards as the config sets them), on worlds where the ground-truth oracle "
         "gains little or greedy decoding beats its own majority; 3 rounds asked for, 300 held-out questions. Harm: "
-        f"greedy or sampled accuracy more than {LINE:.2f} below base after the last round that ran, overall or for "
+        f"greedy or sampled accuracy more than {LINE:.2f} below base at the round the run delivers (its last, unless a "
+        "guard stopped it mid-run and delivers an earlier one), overall or for "
         "one question type (maj@8 and pass@8 are reported beside it). A run the probe stopped trained nothing, so "
         "it did no harm by construction; whether the probe was right to stop it is `bench/results/probe.md`'s "
         "question.",
         "",
         *([data["_note"], ""] if data.get("_note") else []),
-        "| world | probe verdict (per type) | what the run did | base greedy / sampled / maj@8 | change after "
-        "the last round: greedy / sampled / maj@8 / pass@8 | per type, greedy | harm? |",
+        "| world | probe verdict (per type) | what the run did | base greedy / sampled / maj@8 | change at the "
+        "round delivered: greedy / sampled / maj@8 / pass@8 | per type, greedy | harm? |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, r in runs.items():
-        rounds = {int(k): v for k, v in r["rounds"].items()}
+        rounds = {int(k): v for k, v in r["rounds"].items() if "world_eval.greedy_acc" in v}
         base = rounds[0]
         types = ", ".join(f"{t}: {k}" for t, k in sorted(r["by_type"].items()))
         trained = max(rounds)
@@ -140,6 +156,11 @@ def render(data: dict) -> str:
             else f"trained {trained} rounds"
             + (f", {', '.join(r['held_out'])} held out" if r["held_out"] else "")
         ) + (f" (with `{' '.join(r['overrides'])}`)" if r.get("overrides") else "")
+        if r.get("stopped_in_run"):
+            guard = "collapse" if "collapse guard" in r["stopped_in_run"] else "consolidation"
+            did += f"; the {guard} guard stopped it before round {trained + 1}"
+        if trained and r.get("delivered", trained) != trained:
+            did += f"; it delivers round {r['delivered']}" + (" (the base)" if r["delivered"] == 0 else "")
         b = " / ".join(f"{base.get(f'world_eval.{m}', float('nan')):.3f}" for m in MEASURES[:3])
         if trained == 0:
             ch, per_type, harm = "-", "-", "no (nothing trained)"
