@@ -73,7 +73,7 @@ def choose(
         )
         if not by_dev:
             if chosen.round != last.round:
-                why = f"round {chosen.round}, not the run's last checkpoint (round {last.round}){cap}"
+                why = f"not the run's last checkpoint (round {last.round}){cap}"
                 return _choice(run_id, chosen, pick, why, False)
             return _choice(run_id, last, pick, f"the run's last checkpoint (round {last.round})", False)
         dev = {s.round: s.dev for s in with_ck if s.dev is not None}
