@@ -182,8 +182,9 @@ def checkpoint(
     pick: Annotated[
         str,
         typer.Option(
-            help="run: what the run delivers (its last checkpoint, or the dev set's best round where the dev "
-            "guard stopped it); last; dev or dev-sampled: the best round on the labelled dev set (uses labels)"
+            help="run: what the run delivers (its last checkpoint; the dev set's best round where the dev guard "
+            "is on; an earlier one where the collapse guard stopped it); last; dev or dev-sampled: the best round "
+            "on the labelled dev set (uses labels)"
         ),
     ] = "run",
     round_: Annotated[int | None, typer.Option("--round", help="this round's checkpoint instead")] = None,
