@@ -37,3 +37,15 @@ def test_the_delivered_round_is_the_best_that_clears_the_margin_and_keeps_every_
         "count questions fell more than 0.02 below the base"
     ]
     assert held_back(scores, by_type, 0, 0.02, 100, 1.64) == []
+
+
+def test_the_collapse_rule_asks_for_a_rise_past_the_line_and_clear_of_a_small_pools_noise():
+    from mmupt_core.view.collapse import piled_on
+
+    assert piled_on(0.317, 0.577, 300, 0.10)  # views past the probe (bench/results/noharm-past-probe.md)
+    assert not piled_on(0.317, 0.40, 300, 0.10)  # under the line
+    assert not piled_on(0.30, 0.40, 300, 0.10)  # at it
+    assert not piled_on(0.5, 0.667, 6, 0.10)  # one vote of six
+    assert piled_on(0.5, 0.667, None, 0.10)  # no pool size on record: the line alone
+    # at 300 items the noise test never binds above the line: the largest error (p = 0.5) is 0.041
+    assert piled_on(0.45, 0.551, 300, 0.10)

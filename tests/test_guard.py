@@ -349,15 +349,15 @@ def test_the_paper_configs_go_past_may_harm_and_stop_on_little_to_teach():
         assert reason and "little to teach" in reason
 
 
-def _pool_share(store: Store, run_id: str, r: int, share: float) -> None:
-    """Round r's votes with `share` of the pool electing its most common answer (agreement steady)."""
+def _pool_share(store: Store, run_id: str, r: int, share: float, items: int = 300) -> None:
+    """Round r's votes with `share` of a pool of `items` electing its most common answer (agreement steady)."""
     labels = [
         {"item_id": f"i{k}", "label": "1", "votes": 6, "n_valid": 8, "agreement": 0.75, "accepted": True}
         for k in range(10)
     ]
     metrics = [
-        {"benchmark": "pool", "metric": "agreement_mean", "value": 0.75, "n": 10},
-        {"benchmark": "pool", "metric": "top_label_share", "value": share, "n": 10},
+        {"benchmark": "pool", "metric": "agreement_mean", "value": 0.75, "n": items},
+        {"benchmark": "pool", "metric": "top_label_share", "value": share, "n": items},
     ]
     store.record_stage(run_id, r, "vote", "h", StageRecord(pseudo_labels=labels, metrics=metrics), wall_s=1.0)
 
@@ -383,6 +383,14 @@ def test_the_collapse_guard_stops_votes_piling_onto_one_answer_and_the_run_deliv
     assert reason and "label-free collapse guard" in reason and "0.317 → 0.577" in reason
     assert "round 0's checkpoint (the base)" in reason and should_stop(cfg, "v", 2)
     assert collapse_stop(load_config("conf/tiny.yaml", ["guard.max_top_label_rise=null"]), "v", 2) is None
+    # the same rise on a pool of 10 is two votes, under the share's own noise (1.64 errors: 0.365)
+    store.ensure_run("small", "h", dump_config(cfg))
+    _round(store, "small", 0, 0.8, 0.41)
+    _pool_share(store, "small", 1, 0.3, items=10)
+    _round(store, "small", 1, 0.8, 0.37)
+    _pool_share(store, "small", 2, 0.6, items=10)
+    assert collapse_stop(cfg, "small", 2) is None and not should_stop(cfg, "small", 2)
+    assert delivered(round_summaries(store, "small"))[0].round == 1
     summaries = round_summaries(store, "v")
     # round 1's checkpoint is the one whose samples showed it: the run delivers the base
     assert delivered(summaries)[0].round == 0

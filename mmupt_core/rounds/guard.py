@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
+from mmupt_core.view.collapse import piled_on
 from mmupt_core.view.summary import delivered, dev_fell, round_summaries
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
@@ -121,11 +122,11 @@ def consolidation_stop(config: RunConfig, run_id: str, round_: int) -> str | Non
     )
 
 
-def top_label_share(ctx: Context, round_: int) -> float | None:
-    """The share of round `round_`'s pool whose vote elects the pool's single most common answer."""
+def top_label_share(ctx: Context, round_: int) -> tuple[float, int | None] | None:
+    """(the share of round `round_`'s pool whose vote elects its single most common answer, the pool's items)."""
     return next(
         (
-            m["value"]
+            (m["value"], m["n"])
             for m in ctx.store.metrics(ctx.run_id)
             if m["round"] == round_ and m["benchmark"] == "pool" and m["metric"] == "top_label_share"
         ),
@@ -142,12 +143,14 @@ def collapse_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     if any(c["round"] == round_ for c in ctx.store.lineage(run_id)):
         return None  # this round already trained (before the guard, or with it off)
     first, now = top_label_share(ctx, 1), top_label_share(ctx, round_)
-    if first is None or now is None or now - first <= rise + 1e-9:
+    if first is None or now is None or not piled_on(first[0], now[0], min(first[1] or 0, now[1] or 0), rise):
         return None
+    first, now = first[0], now[0]
     keep = round_ - 2
     return (
         f"stopped before round {round_} trained, by the label-free collapse guard: the share of the pool whose vote "
-        f"elects its most common answer rose {first:.3f} → {now:.3f} since round 1 (more than {rise:.2f}), so the "
+        f"elects its most common answer rose {first:.3f} → {now:.3f} since round 1 (more than {rise:.2f}, and clear "
+        f"of the share's noise), so the "
         f"votes pile onto one answer whatever the question; the run delivers round {keep}'s checkpoint"
         f"{' (the base)' if keep == 0 else ''}, the last before round {round_ - 1}'s, whose samples showed it; set "
         "guard.max_top_label_rise=null to train on"

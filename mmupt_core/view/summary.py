@@ -12,6 +12,7 @@ import yaml
 
 from mmupt_core.config import DEV_BENCHMARKS, RunConfig
 from mmupt_core.store.db import Store
+from mmupt_core.view.collapse import piled_on
 from mmupt_core.view.devpick import best_round, best_safe_round, fell_at, held_back
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
@@ -60,6 +61,7 @@ class RoundSummary:
     dev_margin_z: float = 0.0  # guard.dev_margin_z, as the run was configured (0 for runs from before it)
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
     top_label_share: float | None = None  # the share of the pool whose vote elects its most common answer
+    top_label_n: int | None = None  # the pool items behind it
     max_top_label_rise: float | None = (
         None  # the collapse guard's line, as configured (None for runs before it)
     )
@@ -121,10 +123,24 @@ def collapse_at(summaries: list[RoundSummary]) -> int | None:
     """The first round k >= 2 whose pool's top-label share rose past the collapse guard's line since round 1's, as
     the run was last configured (mmupt_core/rounds/guard.py: collapse_stop); None where none did or it is off."""
     rise = summaries[-1].max_top_label_rise if summaries else None
-    share = {s.round: s.top_label_share for s in summaries if s.top_label_share is not None}
+    share = {s.round: s for s in summaries if s.top_label_share is not None}
     if rise is None or 1 not in share:
         return None
-    return next((k for k in sorted(share) if k >= 2 and share[k] - share[1] > rise + 1e-9), None)
+    first = share[1]
+    return next(
+        (
+            k
+            for k in sorted(share)
+            if k >= 2
+            and piled_on(
+                first.top_label_share,
+                share[k].top_label_share,
+                min(first.top_label_n or 0, share[k].top_label_n or 0),
+                rise,
+            )
+        ),
+        None,
+    )
 
 
 def dev_margin(summaries: list[RoundSummary]) -> tuple[int | None, float]:
@@ -186,7 +202,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
             k.split("/", 1)[1]: v for (b, k), (v, _) in m.items() if b == dev and k.startswith("greedy_acc/")
         }
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
-        s.top_label_share = m.get(("pool", "top_label_share"), (None, None))[0]
+        s.top_label_share, s.top_label_n = m.get(("pool", "top_label_share"), (None, None))
         items = m.get(("pool", "items"), (None, None))[0]
         accepted = m.get(("pool", "accepted"), (None, None))[0]
         s.pool = int(items) if items is not None else None
