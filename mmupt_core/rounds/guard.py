@@ -103,14 +103,21 @@ def mean_agreement(ctx: Context, round_: int) -> float | None:
     return sum(p["agreement"] for p in rows) / len(rows) if rows else None
 
 
+def _held_round(config: RunConfig, run_id: str, round_: int, line: float | None) -> Context | None:
+    """The context of round `round_` where a label-free in-run guard with this `line` may hold it back: the guard
+    is on, the round is 2 or later, and it has not trained (before the guard, or with it off)."""
+    if line is None or round_ < 2:
+        return None
+    ctx = Context(config, run_id, round_)
+    return None if any(c["round"] == round_ for c in ctx.store.lineage(run_id)) else ctx
+
+
 def consolidation_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     """Why round `round_` must not train (its votes show the previous update lowered agreement), or None."""
     floor = config.guard.min_agreement_change
-    if floor is None or round_ < 2:
+    ctx = _held_round(config, run_id, round_, floor)
+    if ctx is None:
         return None
-    ctx = Context(config, run_id, round_)
-    if any(c["round"] == round_ for c in ctx.store.lineage(run_id)):
-        return None  # this round already trained (before the guard, or with it off)
     now, before = mean_agreement(ctx, round_), mean_agreement(ctx, round_ - 1)
     if now is None or before is None or now - before >= floor:
         return None
@@ -137,11 +144,9 @@ def top_label_share(ctx: Context, round_: int) -> tuple[float, int | None] | Non
 def collapse_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     """Why round `round_` must not train (its votes pile onto one answer, more than round 1's did), or None."""
     rise = config.guard.max_top_label_rise
-    if rise is None or round_ < 2:
+    ctx = _held_round(config, run_id, round_, rise)
+    if ctx is None:
         return None
-    ctx = Context(config, run_id, round_)
-    if any(c["round"] == round_ for c in ctx.store.lineage(run_id)):
-        return None  # this round already trained (before the guard, or with it off)
     first, now = top_label_share(ctx, 1), top_label_share(ctx, round_)
     if first is None or now is None or not piled_on(first[0], now[0], min(first[1] or 0, now[1] or 0), rise):
         return None
