@@ -399,9 +399,11 @@ def test_the_collapse_guard_stops_votes_piling_onto_one_answer_and_the_run_deliv
     chosen = choose(summaries, "v", "run")
     assert chosen.round == 0 and "collapse guard" in chosen.why and not chosen.uses_labels
     assert choose(summaries, "v", "last").round == 1
-    # a round that already trained is never held back
+    # a round that already trained is never held back; with the guard on now, the run still delivers the base
     _round(store, "v", 2, 0.8, 0.39)
     assert collapse_stop(cfg, "v", 2) is None
+    summaries = round_summaries(store, "v")
+    assert delivered(summaries)[0].round == 0 and "collapse guard found round 2's votes" in verdict(summaries)
 
 
 def test_a_store_from_before_the_collapse_guard_delivers_what_it_did():

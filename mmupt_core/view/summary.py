@@ -62,9 +62,7 @@ class RoundSummary:
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
     top_label_share: float | None = None  # the share of the pool whose vote elects its most common answer
     top_label_n: int | None = None  # the pool items behind it
-    max_top_label_rise: float | None = (
-        None  # the collapse guard's line, as configured (None for runs before it)
-    )
+    max_top_label_rise: float | None = None  # the collapse guard's line (None: off, or a run before it)
     probe: ProbeResult | None = None  # round 0: the label-free probe of the base
     guard_stopped: bool = False  # round 0: the probe's verdict stopped the run before round 1
     held_types: tuple[
@@ -338,8 +336,15 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
     collapsed = collapse_at(summaries)
     if collapsed is not None:
         share = {s.round: s.top_label_share for s in summaries}
+        # a round that trained anyway did so with the guard off; the delivered round follows the config as it is now
+        trained = any(s.round == collapsed and s.checkpoint for s in summaries)
+        what = (
+            f"found round {collapsed}'s votes"
+            if trained
+            else f"stopped the run before round {collapsed} trained"
+        )
         parts.append(
-            f"the label-free collapse guard stopped the run before round {collapsed} trained (the pool's votes piled "
+            f"the label-free collapse guard {what} (the pool's votes piled "
             f"onto one answer: its top label's share {share[1]:.3f} → {share[collapsed]:.3f}); it delivers round "
             f"{collapsed - 2}"
             + (" (the base)" if collapsed == 2 else "")
