@@ -129,16 +129,13 @@ def consolidation_stop(config: RunConfig, run_id: str, round_: int) -> str | Non
     )
 
 
-def top_label_share(ctx: Context, round_: int) -> tuple[float, int | None] | None:
-    """(the share of round `round_`'s pool whose vote elects its single most common answer, the pool's items)."""
-    return next(
-        (
-            (m["value"], m["n"])
-            for m in ctx.store.metrics(ctx.run_id)
-            if m["round"] == round_ and m["benchmark"] == "pool" and m["metric"] == "top_label_share"
-        ),
-        None,
-    )
+def top_label_shares(ctx: Context) -> dict[int, tuple[float, int | None]]:
+    """By round: (the share of the pool whose vote elects its single most common answer, the pool's items)."""
+    return {
+        m["round"]: (m["value"], m["n"])
+        for m in ctx.store.metrics(ctx.run_id)
+        if m["benchmark"] == "pool" and m["metric"] == "top_label_share"
+    }
 
 
 def collapse_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
@@ -147,10 +144,12 @@ def collapse_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     ctx = _held_round(config, run_id, round_, rise)
     if ctx is None:
         return None
-    first, now = top_label_share(ctx, 1), top_label_share(ctx, round_)
-    if first is None or now is None or not piled_on(first[0], now[0], min(first[1] or 0, now[1] or 0), rise):
+    shares = top_label_shares(ctx)
+    if 1 not in shares or round_ not in shares:
         return None
-    first, now = first[0], now[0]
+    (first, first_n), (now, now_n) = shares[1], shares[round_]
+    if not piled_on(first, now, min(first_n or 0, now_n or 0), rise):
+        return None
     keep = round_ - 2
     return (
         f"stopped before round {round_} trained, by the label-free collapse guard: the share of the pool whose vote "
