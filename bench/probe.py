@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -45,6 +44,19 @@ SETS = {
     "2026-12-07": {
         "why": "the default of that day: a 1500-step first SFT (with 20% 'Which panel is framed?' examples where "
         "scenes have a frame), lr 3e-5, 20 updates of 32 prompts a round",
+        "overrides": [
+            "bootstrap.threads=1",
+            "bootstrap.steps=1500",
+            "bootstrap.frame_fraction=0.2",
+            "training.lr=3e-5",
+            "training.steps=20",
+            "training.prompts_per_step=32",
+        ],
+    },
+    "2026-12-07, third": {
+        "why": "the same recipe as the 2026-12-07 set (a 1500-step first SFT with 20% 'Which panel is framed?' "
+        "examples where scenes have a frame, lr 3e-5, 20 updates of 32 prompts a round); worlds written down after "
+        "that set's outcomes had been read, with a candidate rule (bench/contested.py) recorded beside the probe",
         "overrides": [
             "bootstrap.threads=1",
             "bootstrap.steps=1500",
@@ -155,6 +167,59 @@ WORLDS = [
             "world.count_share=0.0",
         ],
     },
+    {
+        "name": "seven-panels-graded",
+        "set": "2026-12-07, third",
+        "why": "7 panels whose noise climbs from 5% to 35% in steps of 5; uniform routes; no frame; 40% counts. "
+        "Which routes to trust is the same on every item, in seven grades instead of two",
+        "overrides": [
+            "world.panels=7",
+            "world.panel_noise=[0.05,0.1,0.15,0.2,0.25,0.3,0.35]",
+            "world.route_prior=[0.15,0.15,0.14,0.14,0.14,0.14,0.14]",
+            "world.count_share=0.4",
+        ],
+    },
+    {
+        "name": "direct-counts-framed",
+        "set": "2026-12-07, third",
+        "why": "5 panels, 15% wrong, one framed at random and 90% wrong (4-px frame, the first SFT on 40%-noisy "
+        "panels leaning 0.75 away from the frame); uniform routes; 60% counts, answered directly instead of after "
+        "transcribing the panel",
+        "overrides": [
+            "world.panel_noise=[0.15,0.15,0.15,0.15,0.15]",
+            "world.route_prior=[0.2,0.2,0.2,0.2,0.2]",
+            "world.frame_noise=0.9",
+            "world.frame_width=4",
+            "world.sft_panel_noise=0.4",
+            "world.sft_frame_weight=0.75",
+            "world.count_share=0.6",
+            "world.count_route=direct",
+        ],
+    },
+    {
+        "name": "two-panels-noisy-favourite",
+        "set": "2026-12-07, third",
+        "why": "2 panels; the favourite route (prior 0.65) reads the noisy one (45%), the other 10%; no frame; 30% "
+        "counts. A route switch with one alternative",
+        "overrides": [
+            "world.panels=2",
+            "world.panel_noise=[0.45,0.1]",
+            "world.route_prior=[0.65,0.35]",
+            "world.count_share=0.3",
+        ],
+    },
+    {
+        "name": "four-panels-even-counts",
+        "set": "2026-12-07, third",
+        "why": "4 equally noisy panels (25%) with a favourite route (prior 0.4) that is no better than the others; "
+        "no frame; 80% counts: nothing per route or per item to learn (a do-no-harm world)",
+        "overrides": [
+            "world.panels=4",
+            "world.panel_noise=[0.25,0.25,0.25,0.25]",
+            "world.route_prior=[0.4,0.2,0.2,0.2]",
+            "world.count_share=0.8",
+        ],
+    },
 ]
 
 
@@ -182,29 +247,27 @@ def _cfg(world: dict, extra: list[str] = ()):
 
 
 def verdict_of(world: dict) -> dict:
-    import torch
+    """Build the world's base (cached) and record the probe's verdict, with the candidate rule's beside it; the
+    probe's answers (no hidden answer among them) are kept in probe-answers/NAME.json for later reading."""
+    from bench.contested import candidate
+    from bench.probe_estimate import ANSWERS, base_answers
+    from mmupt_core.model.sampling import SamplingParams
+    from mmupt_core.rounds.probe import summarize_probe
 
-    from mmupt_core.model.bootstrap import run_bootstrap
-    from mmupt_core.paths import cache_dir
-    from mmupt_core.rounds.probe import probe_checkpoint
-    from mmupt_core.world import builder
-
-    cfg = _cfg(world)
-    torch.set_num_threads(1)
-    wpath = builder.world_path(cfg)
-    ck, _ = run_bootstrap(cfg, wpath, cache_dir("bootstrap"))
-    from PIL import Image
-
-    pool = builder.load_split(wpath, "pool")
-    images = {it.item_id: Image.open(it.image).convert("RGB") for it in pool}
-    result = probe_checkpoint(cfg, str(ck), pool, images)
+    answers = base_answers(overrides_of(world))  # the pool in item-id order, as probe_checkpoint takes it
+    answers["truth"] = []  # the hidden answers stay with the world (probe_estimate.truth_of reads them)
+    ANSWERS.mkdir(parents=True, exist_ok=True)
+    (ANSWERS / f"{world['name']}.json").write_text(json.dumps(answers))
+    k = SamplingParams.votes(_cfg(world)).n
+    result = summarize_probe(answers["greedy"], answers["samples"], k, types=answers["types"])
     return {
         "name": world["name"],
-        "recorded_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "recorded_at": answers["recorded_at"],
         "kind": result.kind,
         "verdict": result.verdict,
         "by_type": {t: r.kind for t, r in result.by_type.items()},
         "metrics": result.metrics(),
+        "candidate": candidate(answers["samples"], answers["types"]),
     }
 
 
