@@ -302,7 +302,102 @@ def render(data: dict) -> str:
     ]
     for set_name, spec in SETS.items():
         lines += _set_section(data, set_name, spec)
+        lines += harm_section(data, set_name)
     return "\n".join(lines + _rest(data)) + "\n"
+
+
+HARM = 0.02  # the do-no-harm reading's line (bench/results/probe-third-set-plan.md), fixed before any outcome
+
+
+def _changes(run: dict) -> dict[str, float]:
+    """Greedy and sampled change from base after the last round, overall and per question type."""
+    last = run["rounds"][str(max(int(k) for k in run["rounds"]))]
+    return {
+        m + t: last[f"world_eval.{m}_acc{t}"] - run["base"][f"{m}_acc{t}"]
+        for m in ("greedy", "sampled")
+        for t in ["", *(k.removeprefix("greedy_acc") for k in run["base"] if k.startswith("greedy_acc/"))]
+        if f"world_eval.{m}_acc{t}" in last
+    }
+
+
+def collapse_fires(run: dict, line: float = 0.10) -> int | None:
+    """The round before which the shipped collapse guard (guard.max_top_label_rise) would have stopped this run,
+    replayed on its stored pool votes; None when it would not have."""
+    from mmupt_core.view.collapse import piled_on
+
+    share = {int(k): r.get("pool.top_label_share") for k, r in run["rounds"].items()}
+    n = run["rounds"]["1"].get("pool.items")
+    for k in sorted(share):
+        if k >= 2 and share[1] is not None and share[k] is not None and piled_on(share[1], share[k], n, line):
+            return k
+    return None
+
+
+def _no_harm_hit(stops: bool, d: dict[str, float]) -> bool:
+    harmed = min(d.values()) < -HARM
+    gained = d["greedy"] >= GAIN
+    return (harmed or not gained) if stops else (gained and not harmed)
+
+
+def harm_section(data: dict, set_name: str) -> list[str]:
+    """The do-no-harm reading of a set whose verdicts carry the candidate rule (bench/contested.py): both rules
+    and the collapse guard's replay against what UPT did, by the rules written before the outcomes."""
+    rows = []
+    for w in (w for w in WORLDS if w["set"] == set_name):
+        v = data["verdicts"].get(w["name"])
+        run = data["outcomes"].get(w["name"], {}).get("majority_vote")
+        if v is None or "candidate" not in v:
+            continue
+        c = v["candidate"]
+        by_type = ", ".join(f"{t} {x:.3f}" for t, x in c["contested_by_type"].items())
+        cells = [
+            w["name"],
+            v["kind"],
+            f"{c['verdict']} ({c['contested']:.3f}{'; ' + by_type if by_type else ''})",
+        ]
+        if run is None:
+            rows.append("| " + " | ".join([*cells, "(not run yet)", "", "", "", ""]) + " |")
+            continue
+        d = _changes(run)
+        worst = min(d, key=d.get)
+        fired = collapse_fires(run)
+        harmed = d[worst] < -HARM
+        outcome = "harm" if harmed else ("gain" if d["greedy"] >= GAIN else "flat")
+        probe_hit = _no_harm_hit(v["kind"] in ("little to teach", "may harm"), d)
+        cand_hit = _no_harm_hit(c["verdict"] == "may harm", d)
+        guard = "no" if fired is None else f"before round {fired}"
+        guard_hit = (fired is not None) == harmed
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    *cells,
+                    f"{outcome}: greedy {d['greedy']:+.3f}, sampled {d['sampled']:+.3f}, worst {worst} {d[worst]:+.3f}",
+                    "hit" if probe_hit else "MISS",
+                    "hit" if cand_hit else "MISS",
+                    f"{guard}: {'hit' if guard_hit else 'MISS'}",
+                ]
+            )
+            + " |"
+        )
+    if not rows:
+        return []
+    return [
+        f"### The same worlds, read for harm ({set_name})",
+        "",
+        "Rules fixed before the outcomes (`probe-third-set-plan.md`): harm is greedy or sampled accuracy, overall or on "
+        f"a question type, more than {HARM:.2f} below base after round 3. A stopping verdict is a hit when UPT harmed "
+        f"or did not gain greedy +{GAIN:.2f}; a go verdict when it gained and harmed nothing. The candidate "
+        "(`bench/contested.py`, used by no run) says 'may harm' when more than 0.61 of the pool's questions, overall "
+        "or of a type, have a runner-up answer with 2 or more of the 8 votes. The collapse guard is replayed on the "
+        "UPT run's stored pool votes (shipped line: the top label's share up more than 0.10 since round 1, and by "
+        "1.64 standard errors); firing is a hit when the run harmed.",
+        "",
+        "| world | probe | candidate (contested share) | UPT after round 3 | probe | candidate | collapse guard |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
