@@ -309,9 +309,15 @@ def render(data: dict) -> str:
 HARM = 0.02  # the do-no-harm reading's line (bench/results/probe-third-set-plan.md), fixed before any outcome
 
 
+def last_evaluated(run: dict) -> dict:
+    """The metrics of a run's last evaluated round (a guard that stops a run leaves a round with votes only)."""
+    done = [int(k) for k, m in run["rounds"].items() if "world_eval.greedy_acc" in m]
+    return run["rounds"][str(max(done))]
+
+
 def _changes(run: dict) -> dict[str, float]:
     """Greedy and sampled change from base after the last round, overall and per question type."""
-    last = run["rounds"][str(max(int(k) for k in run["rounds"]))]
+    last = last_evaluated(run)
     return {
         m + t: last[f"world_eval.{m}_acc{t}"] - run["base"][f"{m}_acc{t}"]
         for m in ("greedy", "sampled")
@@ -424,7 +430,7 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
             if r is None:
                 cells[reward] = ("-", "-", None, "-")
                 continue
-            base, last = r["base"], r["rounds"][str(max(int(k) for k in r["rounds"]))]
+            base, last = r["base"], last_evaluated(r)
             g = last["world_eval.greedy_acc"] - base["greedy_acc"]
             s = last["world_eval.sampled_acc"] - base["sampled_acc"]
             types = ", ".join(
@@ -460,7 +466,7 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
         v, r = data["verdicts"].get(w["name"]), data["outcomes"].get(w["name"], {}).get("majority_vote")
         if v is None or r is None:
             continue
-        last = r["rounds"][str(max(int(k) for k in r["rounds"]))]
+        last = last_evaluated(r)
         for t, kind in sorted(v["by_type"].items()):
             g = last[f"world_eval.greedy_acc/{t}"] - r["base"][f"greedy_acc/{t}"]
             ok = _hit(kind, g)

@@ -80,6 +80,9 @@ def run_config(base_seed: int, upt_seed: int, reward: str, overrides: list[str],
             # the bench measures what training does whatever the probe says; the probe is judged against it
             "guard.go_on_anyway=true",
             "guard.min_agreement_change=null",
+            # the collapse guard too (it came later, and stopped three of the probe's third-set runs before this
+            # line: bench/results/probe-third-set-guarded.json)
+            "guard.max_top_label_rise=null",
             *overrides,
         ],
     )
