@@ -29,6 +29,16 @@ RESULTS = ROOT / "bench" / "results"
 PATH = RESULTS / "probe.json"
 GAIN = 0.02  # the hit rule's line, fixed before any outcome
 
+# The default of 2026-12-07: a 1500-step first SFT, lr 3e-5, 20 updates of 32 prompts a round
+RECIPE_2026_12_07 = [
+    "bootstrap.threads=1",
+    "bootstrap.steps=1500",
+    "bootstrap.frame_fraction=0.2",
+    "training.lr=3e-5",
+    "training.steps=20",
+    "training.prompts_per_step=32",
+]
+
 # What each set of worlds ran with besides its world keys: the first SFT and the recipe of its day.
 SETS = {
     "2026-12-01": {
@@ -44,33 +54,20 @@ SETS = {
     "2026-12-07": {
         "why": "the default of that day: a 1500-step first SFT (with 20% 'Which panel is framed?' examples where "
         "scenes have a frame), lr 3e-5, 20 updates of 32 prompts a round",
-        "overrides": [
-            "bootstrap.threads=1",
-            "bootstrap.steps=1500",
-            "bootstrap.frame_fraction=0.2",
-            "training.lr=3e-5",
-            "training.steps=20",
-            "training.prompts_per_step=32",
-        ],
+        "overrides": RECIPE_2026_12_07,
     },
     "2026-12-07, third": {
         "why": "the same recipe as the 2026-12-07 set (a 1500-step first SFT with 20% 'Which panel is framed?' "
         "examples where scenes have a frame, lr 3e-5, 20 updates of 32 prompts a round); worlds written down after "
         "that set's outcomes had been read, with a candidate rule (bench/contested.py) recorded beside the probe",
-        "overrides": [
-            "bootstrap.threads=1",
-            "bootstrap.steps=1500",
-            "bootstrap.frame_fraction=0.2",
-            "training.lr=3e-5",
-            "training.steps=20",
-            "training.prompts_per_step=32",
-        ],
+        "overrides": RECIPE_2026_12_07,
     },
 }
 
 # New worlds: none of them was used to set the probe's thresholds (those came from route-switch, views, the
 # first panel design; equal-noise and consensus were seen by the issue that asked for this). The second set's
-# worlds were written down, and committed, before any base was built on them.
+# worlds were written down, and committed, before any base was built on them; the third set's too, with its plan
+# (bench/results/probe-third-set-plan.md).
 WORLDS = [
     {
         "name": "four-panels-favourite",
