@@ -24,10 +24,16 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench.contested import CONTESTED, RUNNER_UP
+from bench.inrun_signals import HARM, harmed, last_round
+from mmupt_core.config.sections import GuardConfig
+from mmupt_core.view.collapse import COLLAPSE_Z
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 PATH = RESULTS / "probe.json"
 GAIN = 0.02  # the hit rule's line, fixed before any outcome
+COLLAPSE_LINE = GuardConfig().max_top_label_rise  # the shipped collapse guard's line, replayed on each run
 
 # The default of 2026-12-07: a 1500-step first SFT, lr 3e-5, 20 updates of 32 prompts a round
 RECIPE_2026_12_07 = [
@@ -303,18 +309,9 @@ def render(data: dict) -> str:
     return "\n".join(lines + _rest(data)) + "\n"
 
 
-HARM = 0.02  # the do-no-harm reading's line (bench/results/probe-third-set-plan.md), fixed before any outcome
-
-
-def last_evaluated(run: dict) -> dict:
-    """The metrics of a run's last evaluated round (a guard that stops a run leaves a round with votes only)."""
-    done = [int(k) for k, m in run["rounds"].items() if "world_eval.greedy_acc" in m]
-    return run["rounds"][str(max(done))]
-
-
 def _changes(run: dict) -> dict[str, float]:
-    """Greedy and sampled change from base after the last round, overall and per question type."""
-    last = last_evaluated(run)
+    """Greedy and sampled change from base after the last evaluated round, overall and per question type."""
+    last = run["rounds"][str(last_round(run))]
     return {
         m + t: last[f"world_eval.{m}_acc{t}"] - run["base"][f"{m}_acc{t}"]
         for m in ("greedy", "sampled")
@@ -323,23 +320,22 @@ def _changes(run: dict) -> dict[str, float]:
     }
 
 
-def collapse_fires(run: dict, line: float = 0.10) -> int | None:
+def collapse_fires(run: dict, line: float = COLLAPSE_LINE) -> int | None:
     """The round before which the shipped collapse guard (guard.max_top_label_rise) would have stopped this run,
     replayed on its stored pool votes; None when it would not have."""
-    from mmupt_core.view.collapse import piled_on
+    from mmupt_core.view.collapse import first_piled_on
 
-    share = {int(k): r.get("pool.top_label_share") for k, r in run["rounds"].items()}
-    n = run["rounds"]["1"].get("pool.items")
-    for k in sorted(share):
-        if k >= 2 and share[1] is not None and share[k] is not None and piled_on(share[1], share[k], n, line):
-            return k
-    return None
+    shares = {
+        int(k): (r["pool.top_label_share"], r.get("pool.items"))
+        for k, r in run["rounds"].items()
+        if r.get("pool.top_label_share") is not None
+    }
+    return first_piled_on(shares, line)
 
 
 def _no_harm_hit(stops: bool, d: dict[str, float]) -> bool:
-    harmed = min(d.values()) < -HARM
     gained = d["greedy"] >= GAIN
-    return (harmed or not gained) if stops else (gained and not harmed)
+    return (harmed(d) or not gained) if stops else (gained and not harmed(d))
 
 
 def harm_section(data: dict, set_name: str) -> list[str]:
@@ -364,12 +360,11 @@ def harm_section(data: dict, set_name: str) -> list[str]:
         d = _changes(run)
         worst = min(d, key=d.get)
         fired = collapse_fires(run)
-        harmed = d[worst] < -HARM
-        outcome = "harm" if harmed else ("gain" if d["greedy"] >= GAIN else "flat")
+        outcome = "harm" if harmed(d) else ("gain" if d["greedy"] >= GAIN else "flat")
         probe_hit = _no_harm_hit(v["kind"] in ("little to teach", "may harm"), d)
         cand_hit = _no_harm_hit(c["verdict"] == "may harm", d)
         guard = "no" if fired is None else f"before round {fired}"
-        guard_hit = (fired is not None) == harmed
+        guard_hit = (fired is not None) == harmed(d)
         rows.append(
             "| "
             + " | ".join(
@@ -391,10 +386,11 @@ def harm_section(data: dict, set_name: str) -> list[str]:
         "Rules fixed before the outcomes (`probe-third-set-plan.md`): harm is greedy or sampled accuracy, overall or on "
         f"a question type, more than {HARM:.2f} below base after round 3. A stopping verdict is a hit when UPT harmed "
         f"or did not gain greedy +{GAIN:.2f}; a go verdict when it gained and harmed nothing. The candidate "
-        "(`bench/contested.py`, used by no run) says 'may harm' when more than 0.61 of the pool's questions, overall "
-        "or of a type, have a runner-up answer with 2 or more of the 8 votes. The collapse guard is replayed on the "
-        "UPT run's stored pool votes (shipped line: the top label's share up more than 0.10 since round 1, and by "
-        "1.64 standard errors); firing is a hit when the run harmed.",
+        f"(`bench/contested.py`, used by no run) says 'may harm' when more than {CONTESTED:.2f} of the pool's "
+        f"questions, overall or of a type, have a runner-up answer with {RUNNER_UP} or more of the 8 votes. The collapse "
+        "guard is replayed on the UPT run's stored pool votes (shipped line: the top label's share up more than "
+        f"{COLLAPSE_LINE:.2f} since round 1, and by {COLLAPSE_Z:.2f} standard errors); firing is a hit when the run "
+        "harmed.",
         "",
         "| world | probe | candidate (contested share) | UPT after round 3 | probe | candidate | collapse guard |",
         "|---|---|---|---|---|---|---|",
@@ -427,7 +423,7 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
             if r is None:
                 cells[reward] = ("-", "-", None, "-")
                 continue
-            base, last = r["base"], last_evaluated(r)
+            base, last = r["base"], r["rounds"][str(last_round(r))]
             g = last["world_eval.greedy_acc"] - base["greedy_acc"]
             s = last["world_eval.sampled_acc"] - base["sampled_acc"]
             types = ", ".join(
@@ -463,7 +459,7 @@ def _set_section(data: dict, set_name: str, spec: dict) -> list[str]:
         v, r = data["verdicts"].get(w["name"]), data["outcomes"].get(w["name"], {}).get("majority_vote")
         if v is None or r is None:
             continue
-        last = last_evaluated(r)
+        last = r["rounds"][str(last_round(r))]
         for t, kind in sorted(v["by_type"].items()):
             g = last[f"world_eval.greedy_acc/{t}"] - r["base"][f"greedy_acc/{t}"]
             ok = _hit(kind, g)

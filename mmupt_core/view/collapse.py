@@ -12,6 +12,7 @@ the rule was never measured, from stopping on a vote or two.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 COLLAPSE_Z = 1.64  # one-sided 95%, the dev margin's default
 
@@ -26,3 +27,19 @@ def piled_on(first: float, now: float, n: int | None, line: float) -> bool:
         return True
     p = (first + now) / 2
     return rise >= COLLAPSE_Z * math.sqrt(2 * p * (1 - p) / n) - 1e-9
+
+
+def first_piled_on(shares: Mapping[int, tuple[float, int | None]], line: float) -> int | None:
+    """The first round k >= 2 whose pool's top-label share (share, items) rose past `line` since round 1's by
+    `piled_on`, each pair judged on the fewer items of the two; None where none did or round 1 has no share."""
+    if 1 not in shares:
+        return None
+    first, first_n = shares[1]
+    return next(
+        (
+            k
+            for k in sorted(shares)
+            if k >= 2 and piled_on(first, shares[k][0], min(first_n or 0, shares[k][1] or 0), line)
+        ),
+        None,
+    )

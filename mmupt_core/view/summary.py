@@ -12,7 +12,7 @@ import yaml
 
 from mmupt_core.config import DEV_BENCHMARKS, RunConfig
 from mmupt_core.store.db import Store
-from mmupt_core.view.collapse import piled_on
+from mmupt_core.view.collapse import first_piled_on
 from mmupt_core.view.devpick import best_round, best_safe_round, fell_at, held_back
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
@@ -121,24 +121,10 @@ def collapse_at(summaries: list[RoundSummary]) -> int | None:
     """The first round k >= 2 whose pool's top-label share rose past the collapse guard's line since round 1's, as
     the run was last configured (mmupt_core/rounds/guard.py: collapse_stop); None where none did or it is off."""
     rise = summaries[-1].max_top_label_rise if summaries else None
-    share = {s.round: s for s in summaries if s.top_label_share is not None}
-    if rise is None or 1 not in share:
+    if rise is None:
         return None
-    first = share[1]
-    return next(
-        (
-            k
-            for k in sorted(share)
-            if k >= 2
-            and piled_on(
-                first.top_label_share,
-                share[k].top_label_share,
-                min(first.top_label_n or 0, share[k].top_label_n or 0),
-                rise,
-            )
-        ),
-        None,
-    )
+    shares = {s.round: (s.top_label_share, s.top_label_n) for s in summaries if s.top_label_share is not None}
+    return first_piled_on(shares, rise)
 
 
 def dev_margin(summaries: list[RoundSummary]) -> tuple[int | None, float]:
