@@ -41,6 +41,16 @@ CASES = [
     ("no letter here", ["1", "2"], None),
     ("\\boxed{b}", ["1", "2"], "B"),
     ("\\boxed{\\sqrt{2}}", None, "\\sqrt{2}"),
+    # a letter stated with its option's text, or with a label, is that letter
+    ("The answer is (C) 45", ["15", "30", "45"], "C"),
+    ("The answer is C) 45.", ["15", "30", "45"], "C"),
+    ("Answer: C: 45", ["15", "30", "45"], "C"),
+    ("\\boxed{B. 30}", ["15", "30", "45"], "B"),
+    ("The answer is option B", ["15", "30", "45"], "B"),
+    ("The answer is choice (a)", ["15", "30", "45"], "A"),
+    # ... but a letter beside another option's text, or a letter past the options, decides nothing
+    ("The answer is (C) 30", ["15", "30", "45"], "(C)30"),
+    ("The answer is option E", ["15", "30", "45"], "optionE"),
 ]
 
 

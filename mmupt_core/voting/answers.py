@@ -66,14 +66,27 @@ def extract_answer(text: str, choices: list[str] | None = None) -> str | None:
     return out
 
 
+# A letter stated with its option's text or a label, as models write it once spaces are gone: "(C)45", "C)45",
+# "C.45", "C:45", "optionC", "choice(C)".
+_LABELLED = re.compile(r"^(?:option|choice)?(?:\(([A-Za-z])\)|([A-Za-z])(?:[.):,]|$))(.*)$", re.IGNORECASE)
+
+
 def _to_letter(answer: str, choices: list[str]) -> str:
-    """Map '(B)', 'b' or the text of a choice to its letter; anything else stays as it is."""
+    """Map '(B)', 'b', 'option B', '(B) 20' or the text of a choice to its letter; anything else, including a
+    letter stated beside another option's text, stays as it is."""
     letters = [chr(ord("A") + k) for k in range(len(choices))]
     stripped = answer.strip("() ").upper()
     if len(stripped) == 1 and stripped in letters:
         return stripped
-    for letter, choice in zip(letters, choices, strict=False):
-        if normalize(choice) == answer:
+    texts = [normalize(choice) for choice in choices]
+    for letter, text in zip(letters, texts, strict=False):
+        if text == answer:
+            return letter
+    m = _LABELLED.match(answer)
+    if m:
+        letter = (m.group(1) or m.group(2)).upper()
+        rest = m.group(3).strip(".")
+        if letter in letters and (not rest or rest == texts[letters.index(letter)]):
             return letter
     return answer
 
