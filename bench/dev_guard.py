@@ -51,6 +51,7 @@ def finished(spec: tuple, overrides: list[str], bench: str, pool: int, rounds: i
     for m in store.metrics(run_id):
         if m["benchmark"] == "world_eval" and m["metric"] in ("greedy_acc", "sampled_acc", "maj@8"):
             eval_.setdefault(m["round"], {})[m["metric"]] = m["value"]
+    by_type = eval_by_type(store, run_id, rounds)
     checkpoints = {r: store.checkpoint(run_id, r) for r in range(rounds + 1)}
     missing = [r for r in range(rounds + 1) if r not in eval_ or checkpoints[r] is None]
     if missing:
@@ -65,7 +66,25 @@ def finished(spec: tuple, overrides: list[str], bench: str, pool: int, rounds: i
         "k": cfg.evaluation.k,  # the samples per item behind each "sampled" digit
         "eval": {str(r): eval_[r] for r in range(rounds + 1)},
         "checkpoints": {str(r): c["path"] for r, c in checkpoints.items()},
+        **({"eval_types": by_type} if by_type else {}),
     }
+
+
+def eval_by_type(store, run_id: str, rounds: int) -> dict[str, dict[str, list[float]]]:
+    """{"greedy" | "sampled": {question type: eval accuracy by round}} from a run's store; {} with one type."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for m in store.metrics(run_id):
+        name, _, kind = m["metric"].partition("/")
+        if (
+            m["benchmark"] == "world_eval"
+            and kind
+            and name in ("greedy_acc", "sampled_acc")
+            and m["round"] <= rounds
+        ):
+            out.setdefault(name.removesuffix("_acc"), {}).setdefault(kind, [0.0] * (rounds + 1))[
+                m["round"]
+            ] = m["value"]
+    return out
 
 
 def score_checkpoint(job: tuple) -> dict[str, str]:
@@ -168,13 +187,23 @@ def dev_types(run: dict, pool: int) -> list[str]:
     return types
 
 
-def add_types(names: list[str]) -> None:
-    """Record each scored run's dev-pool question types in its scores file (files scored before types were)."""
+def add_types(names: list[str], rounds: int = 3) -> None:
+    """Record each scored run's dev-pool question types in its scores file, and its eval accuracy per type where
+    its store is on disk (files scored before either was)."""
+    from mmupt_core.paths import store_path
+    from mmupt_core.rounds.context import Context
+
     for name in names:
         path = RESULTS / f"{name}.json"
         data = json.loads(path.read_text())
         for run in data["runs"]:
             run["types"] = dev_types(run, data["pool"])
+            spec = (run["base_seed"], run["upt_seed"], run["reward"])
+            run_id, cfg = _run(spec, run["overrides"], run["bench"], data["pool"])
+            if store_path(cfg).exists():  # opening a store that is gone would make an empty one
+                by_type = eval_by_type(Context(cfg, run_id, 0).store, run_id, rounds)
+                if by_type:
+                    run["eval_types"] = by_type
         path.write_text(json.dumps(data) + "\n")
         print(f"wrote {path}")
 
@@ -327,6 +356,7 @@ def main() -> None:
     s.add_argument("--out", required=True)
     t = sub.add_parser("types", help="add the dev pool's question types to scores files written without them")
     t.add_argument("names", nargs="+")
+    t.add_argument("--rounds", type=int, default=3)
     r = sub.add_parser("report", help="replay the guard on dev draws from scored runs")
     r.add_argument("names", nargs="+")
     r.add_argument("--out", default="dev-guard")
@@ -336,7 +366,7 @@ def main() -> None:
     if args.cmd == "score":
         score(args)
     elif args.cmd == "types":
-        add_types(args.names)
+        add_types(args.names, args.rounds)
     else:
         report(args.names, args.out, args.draws, args.rounds)
 

@@ -20,6 +20,8 @@ BENCHES = [
     ["noharm"],
     # the dev guard's delivered round, replayed from the per-item dev scores on record (trains nothing)
     ["dev_margin"],
+    # ... and watching the dev set's sampled accuracy too, replayed the same way (trains nothing)
+    ["dev_sampled"],
     # label-free stopping rules, replayed on every run on record (trains nothing; after noharm, which it reads)
     ["inrun_signals"],
     ["synthesis", "--seeds", "0", "1", "2"],

@@ -61,3 +61,23 @@ def test_the_paired_margin_counts_items_where_the_round_and_the_base_differ():
     assert not paired_clear(same, idx, 1, z=0.0)
     assert not paired_clear(hits("1111111111", "0111111111"), idx, 1, z=0.0)
     assert paired_clear(won3, np.array([0, 0, 0, 3]), 1, z=1.64)  # 3 of 4 drawn items won: d 0.75, se 0.217
+
+
+def test_watching_sampled_stops_where_sampling_fell_and_greedy_held():
+    from bench.dev_sampled import delivered, draw_sampled
+
+    # 10 items, 4 rounds: greedy 0.5 -> 0.5 -> 1.0 -> 1.0; sampled hits of 8 fall from 0.6 to 0.3 at round 2
+    greedy = ["1111100000", "1111100000", "1111111111", "1111111111"]
+    sampled = ["6666666666", "6666666666", "3333333333", "3333333333"]
+    run = {
+        "k": 8,
+        "dev": {
+            str(r): {"greedy": g, "sampled": s} for r, (g, s) in enumerate(zip(greedy, sampled, strict=True))
+        },
+    }
+    idx = list(range(10))
+    assert draw_sampled(run, idx, None).overall == {0: 0.75, 1: 0.75, 2: 0.375, 3: 0.375}
+    picks = delivered(run, idx)
+    # greedy alone delivers round 2 (the earliest of the best, clear of the margin on 10 items); watching sampling
+    # stops after round 2, which fell past the line, and holds rounds 2 and 3 back: the base
+    assert picks == {"greedy": 2, "greedy + sampled": 0}

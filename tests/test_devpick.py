@@ -1,7 +1,7 @@
 """The dev set's pick of the delivered round (USES LABELS): a trained round must clear the dev set's own noise
 and keep every question type within the line; the base always qualifies."""
 
-from mmupt_core.view.devpick import best_safe_round, clear_gain, held_back
+from mmupt_core.view.devpick import Sampled, best_safe_round, clear_gain, fell_at, held_back
 
 
 def test_a_gain_counts_only_past_z_standard_errors_of_the_difference():
@@ -49,3 +49,30 @@ def test_the_collapse_rule_asks_for_a_rise_past_the_line_and_clear_of_a_small_po
     assert piled_on(0.5, 0.667, None, 0.10)  # no pool size on record: the line alone
     # at 300 items the noise test never binds above the line: the largest error (p = 0.5) is 0.041
     assert piled_on(0.45, 0.551, 300, 0.10)
+
+
+def test_watching_sampled_accuracy_holds_back_a_round_that_lost_it_overall_or_on_a_type():
+    greedy = {0: 0.50, 1: 0.60, 2: 0.70, 3: 0.72}
+    by_type = {r: {"colour": v, "count": v} for r, v in greedy.items()}
+    sampled = Sampled(
+        {0: 0.60, 1: 0.62, 2: 0.55, 3: 0.61},
+        {
+            0: {"colour": 0.6, "count": 0.6},
+            1: {"colour": 0.62, "count": 0.62},
+            2: {"colour": 0.6, "count": 0.5},
+            3: {"colour": 0.7, "count": 0.52},
+        },
+    )
+    assert best_safe_round(greedy, by_type, 0.02) == 3  # greedy alone
+    assert best_safe_round(greedy, by_type, 0.02, sampled=sampled) == 1
+    assert held_back(greedy, by_type, 2, 0.02, sampled=sampled) == [
+        "its sampled accuracy (overall, count questions) fell more than 0.02 below the base"
+    ]
+    assert held_back(greedy, by_type, 3, 0.02, sampled=sampled) == [
+        "its sampled accuracy (count questions) fell more than 0.02 below the base"
+    ]
+    # the stop: overall sampled always, a type's only with per_type
+    assert fell_at(greedy, by_type, 2, 0.02, False, sampled) == ["sampled"]
+    assert fell_at(greedy, by_type, 3, 0.02, False, sampled) == []
+    assert fell_at(greedy, by_type, 3, 0.02, True, sampled) == ["sampled count"]
+    assert fell_at(greedy, by_type, 2, 0.02, False) == []  # not watched

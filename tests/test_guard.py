@@ -156,6 +156,35 @@ def test_with_dev_stop_per_type_a_type_that_fell_stops_the_run_while_the_overall
     assert "the dev guard stopped" not in verdict(round_summaries(store, "types"))
 
 
+def test_with_dev_watch_sampled_a_fall_in_sampled_accuracy_stops_the_run_while_greedy_held():
+    from mmupt_core.rounds.driver import should_stop
+    from mmupt_core.rounds.guard import dev_guard_stop
+
+    line = ["evaluation.dev_items=100", "guard.max_dev_drop=0.02", "guard.dev_margin_z=0"]
+    greedy_only = load_config("conf/tiny.yaml", line)
+    watching = load_config("conf/tiny.yaml", [*line, "guard.dev_watch_sampled=true"])
+    store = Store(store_path(watching))
+    store.ensure_run("sharp", "h", dump_config(watching))
+    # greedy holds (and gains a little) while sampling falls, as UPT sharpened a noisy favourite route
+    # (bench/results/dev-guard-sampled.md)
+    for r, (dev, sampled) in enumerate([(0.50, 0.60), (0.54, 0.59), (0.55, 0.49)]):
+        _round(store, "sharp", r, dev, 0.5, sampled)
+    assert dev_guard_stop(watching, "sharp", 1) is None and not should_stop(watching, "sharp", 1)
+    reason = dev_guard_stop(watching, "sharp", 2)
+    assert reason and "sampled accuracy on the labelled dev set 0.600 → 0.490, more than 0.02 below" in reason
+    assert "greedy on the labelled dev set" not in reason
+    # round 2 is best on greedy but fell on sampling: round 1 is delivered
+    assert "the round it delivers is 1 (0.540)" in reason and should_stop(watching, "sharp", 2)
+    text = verdict(round_summaries(store, "sharp"))
+    assert (
+        "the dev guard stopped the run after round 2" in text
+        and "the run delivers round 1's checkpoint" in text
+    )
+    store.ensure_run("sharp", "h", dump_config(greedy_only))  # the same run, the guard watching greedy alone
+    assert dev_guard_stop(greedy_only, "sharp", 2) is None
+    assert "the dev guard stopped" not in verdict(round_summaries(store, "sharp"))
+
+
 def test_a_dev_split_is_built_apart_from_the_world_and_labelled(tmp_path):
     from mmupt_core.config import WorldConfig
     from mmupt_core.world import builder

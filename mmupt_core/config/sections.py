@@ -250,6 +250,13 @@ class GuardConfig(Section):
     # type ended past the line on 20% and 33% of draws (32%, 34% without), but the oracle's gain fell +0.088 ->
     # +0.061, stopped by a type's noise on 50 dev items; so off by default.
     dev_stop_per_type: bool = False
+    # USES LABELS. Watch the dev set's sampled accuracy (evaluation.temperature) as well as its greedy: a round
+    # whose dev sampled accuracy fell past max_dev_drop stops the run, and a round whose sampled accuracy fell past
+    # it, overall or on a question type, is not delivered. Off: where UPT sharpened a noisy route (sampled -0.10
+    # to -0.12, greedy flat) the margin above already delivered the base, and replayed on 64 runs at 100 dev
+    # items this did not lower harm (the third set's 16 runs: a delivered round harmed on 0.9% of draws with it,
+    # 0.7% without; bench/results/dev-guard-sampled.md).
+    dev_watch_sampled: bool = False
     # USES LABELS. With the dev guard on, a trained round is delivered over the base only where its dev greedy
     # gain is at least this many standard errors of the difference (one-sided 95% at 1.64; the unpaired error,
     # larger than a paired test's). Replayed on 48 finished runs at 100 dev items (bench/results/dev-margin.md):

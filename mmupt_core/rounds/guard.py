@@ -87,14 +87,27 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     best = delivered(summaries)[0].round
     path = next((s.path for s in summaries if s.round == best and s.path), None)
     use = f": use its checkpoint, {path} (`mmupt checkpoint {run_id}` gives it)" if path else ""
-    what = [f"{dev[0]:.3f} → {dev[round_]:.3f}"] if "overall" in fell else []
-    what += [
-        f"on {t} questions {by_type[0][t]:.3f} → {by_type[round_][t]:.3f}" for t in fell if t != "overall"
+    greedy = [f"{dev[0]:.3f} → {dev[round_]:.3f}"] if "overall" in fell else []
+    greedy += [
+        f"on {t} questions {by_type[0][t]:.3f} → {by_type[round_][t]:.3f}"
+        for t in fell
+        if t != "overall" and not t.startswith("sampled")
     ]
+    sampled_fell = [f for f in fell if f.startswith("sampled")]
+    what = [f"greedy on the labelled dev set {', '.join(greedy)}"] if greedy else []
+    if sampled_fell:
+        by_round = {s.round: s for s in summaries}
+        where = [
+            f"{by_round[0].dev_sampled:.3f} → {by_round[round_].dev_sampled:.3f}"
+            if f == "sampled"
+            else f"on {(t := f.removeprefix('sampled '))} questions {by_round[0].dev_sampled_types[t]:.3f} → "
+            f"{by_round[round_].dev_sampled_types[t]:.3f}"
+            for f in sampled_fell
+        ]
+        what.append(f"sampled accuracy on the labelled dev set {', '.join(where)}")
     return (
-        f"stopped after round {round_} by the dev guard (USES LABELS): greedy on the labelled dev set "
-        f"{', '.join(what)}, more than {drop:.2f} below the base; the round it delivers is {best} "
-        f"({dev[best]:.3f}){use}"
+        f"stopped after round {round_} by the dev guard (USES LABELS): {'; '.join(what)}, more than {drop:.2f} "
+        f"below the base; the round it delivers is {best} ({dev[best]:.3f}){use}"
     )
 
 

@@ -9,11 +9,19 @@ that margin the best of four rounds on 100 dev items is often a round that only 
 finished runs (bench/results/dev-margin.md), the per-type pick left a question type more than 2 points below its
 base on 12.5% of 100-item dev draws of the 8 runs with several types; at 1.64 standard errors, 0.5%, for 0.009 of
 the 27 runs that gained (+0.156 -> +0.147).
+
+Greedy decoding and sampling can part ways: where UPT sharpened the base's favourite route onto a noisy panel,
+sampled accuracy fell 0.10 to 0.12 while greedy held (bench/results/probe.md, `two-panels-noisy-favourite`). With
+guard.dev_watch_sampled, the dev set's sampled accuracy is watched too (`Sampled`): a round whose sampled
+accuracy, overall or on a question type, fell past the line stops the run and is not delivered. It is off by
+default: there the margin already delivered the base, since greedy had gained nothing, and replayed on 64 runs the
+watch did not lower harm (bench/results/dev-guard-sampled.md).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 
 def fell_past(base: float, score: float, drop: float) -> bool:
@@ -45,6 +53,22 @@ def fallen_types(by_type: dict[int, dict[str, float]], round_: int, line: float)
     return [t for t, b in by_type.get(0, {}).items() if fell_past(b, mine.get(t, b), line)]
 
 
+class Sampled(NamedTuple):
+    """The dev set's sampled accuracy by round, overall and per question type, for rules that watch it."""
+
+    overall: dict[int, float]
+    by_type: dict[int, dict[str, float]]
+
+    def fell(self, round_: int, line: float) -> list[str]:
+        """ "sampled" where the overall score at `round_` fell past `line` below round 0's, then "sampled TYPE" for
+        each question type that did (with one type, the overall score says it all)."""
+        if 0 not in self.overall or round_ not in self.overall:
+            return []
+        out = ["sampled"] if fell_past(self.overall[0], self.overall[round_], line) else []
+        several = len(self.by_type.get(0, {})) >= 2
+        return out + ([f"sampled {t}" for t in fallen_types(self.by_type, round_, line)] if several else [])
+
+
 def held_back(
     scores: dict[int, float],
     by_type: dict[int, dict[str, float]],
@@ -52,6 +76,7 @@ def held_back(
     line: float | None,
     n: int | None = None,
     z: float = 0.0,
+    sampled: Sampled | None = None,
 ) -> list[str]:
     """Why round `round_` may not be delivered, in words (empty: it qualifies)."""
     if round_ == 0 or 0 not in scores:
@@ -65,6 +90,13 @@ def held_back(
         fell = fallen_types(by_type, round_, line)
         if fell:
             why.append(f"{', '.join(fell)} questions fell more than {line:.2f} below the base")
+    if line is not None and sampled is not None:
+        fell = sampled.fell(round_, line)
+        if fell:
+            what = ", ".join(
+                f.removeprefix("sampled ") + " questions" if f != "sampled" else "overall" for f in fell
+            )
+            why.append(f"its sampled accuracy ({what}) fell more than {line:.2f} below the base")
     return why
 
 
@@ -74,16 +106,28 @@ def best_safe_round(
     line: float | None,
     n: int | None = None,
     z: float = 0.0,
+    sampled: Sampled | None = None,
 ) -> int:
     """The best round by `scores` among those that qualify (`held_back` names none of their faults; the base
-    always does). With one question type, no n and no z, this is `best_round`."""
-    return best_round({r: v for r, v in scores.items() if not held_back(scores, by_type, r, line, n, z)})
+    always does). With one question type, no n, no z and no `sampled`, this is `best_round`."""
+    return best_round(
+        {r: v for r, v in scores.items() if not held_back(scores, by_type, r, line, n, z, sampled)}
+    )
 
 
 def fell_at(
-    scores: dict[int, float], by_type: dict[int, dict[str, float]], round_: int, line: float, per_type: bool
+    scores: dict[int, float],
+    by_type: dict[int, dict[str, float]],
+    round_: int,
+    line: float,
+    per_type: bool,
+    sampled: Sampled | None = None,
 ) -> list[str]:
     """The dev guard's stopping rule on scores by round: "overall" where the score at `round_` fell more than
-    `line` below round 0's, and, with `per_type`, the question types that did (`fallen_types`)."""
+    `line` below round 0's, with `per_type` the question types that did (`fallen_types`), and with `sampled` what
+    of the sampled accuracy did (`Sampled.fell`: overall, and per type only with `per_type`)."""
     out = ["overall"] if fell_past(scores[0], scores[round_], line) else []
-    return out + (fallen_types(by_type, round_, line) if per_type else [])
+    out += fallen_types(by_type, round_, line) if per_type else []
+    if sampled is not None:
+        out += [f for f in sampled.fell(round_, line) if per_type or f == "sampled"]
+    return out

@@ -13,7 +13,7 @@ import yaml
 from mmupt_core.config import DEV_BENCHMARKS, RunConfig
 from mmupt_core.store.db import Store
 from mmupt_core.view.collapse import first_piled_on
-from mmupt_core.view.devpick import best_round, best_safe_round, fell_at, held_back
+from mmupt_core.view.devpick import Sampled, best_round, best_safe_round, fell_at, held_back
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 # (header, field) of the compact table
@@ -54,9 +54,11 @@ class RoundSummary:
     dev: float | None = None  # greedy on the labelled dev set (evaluation.dev_items): USES LABELS
     dev_sampled: float | None = None  # sampled accuracy there, at evaluation.temperature: USES LABELS
     dev_types: dict[str, float] = field(default_factory=dict)  # greedy there, per question type: USES LABELS
+    dev_sampled_types: dict[str, float] = field(default_factory=dict)  # sampled there, per type: USES LABELS
     dev_temperature: float = 1.0  # evaluation.temperature, as the run was configured
     max_dev_drop: float | None = None  # the dev guard's line, as the run was configured
     dev_stop_per_type: bool = False  # whether a question type falling past that line stops the run too
+    dev_watch_sampled: bool = False  # whether the dev set's sampled accuracy is watched too (USES LABELS)
     dev_n: int | None = None  # the labelled dev set's items behind `dev`
     dev_margin_z: float = 0.0  # guard.dev_margin_z, as the run was configured (0 for runs from before it)
     min_agreement_change: float | None = None  # the consolidation guard's floor, as the run was configured
@@ -77,14 +79,28 @@ class RoundSummary:
 
 def dev_fell(summaries: list[RoundSummary], round_: int) -> list[str]:
     """What fell past the labelled dev guard's line at `round_`, as the run was last configured: "overall" for
-    its dev greedy accuracy, and the question types that did where guard.dev_stop_per_type is on. Empty: the
-    guard lets the run go on (also when it is off)."""
+    its dev greedy accuracy, and the question types that did where guard.dev_stop_per_type is on; with
+    guard.dev_watch_sampled, "sampled" (and "sampled TYPE") for its sampled accuracy. Empty: the guard lets the run
+    go on (also when it is off)."""
     dev = {s.round: s.dev for s in summaries if s.dev is not None}
     last = summaries[-1] if summaries else None
     if last is None or last.max_dev_drop is None or 0 not in dev or round_ not in dev or round_ == 0:
         return []
     by_type = {s.round: s.dev_types for s in summaries}
-    return fell_at(dev, by_type, round_, last.max_dev_drop, last.dev_stop_per_type)
+    return fell_at(
+        dev, by_type, round_, last.max_dev_drop, last.dev_stop_per_type, watched_sampled(summaries)
+    )
+
+
+def watched_sampled(summaries: list[RoundSummary]) -> Sampled | None:
+    """The dev set's sampled accuracy by round where the run (as last configured) watches it
+    (guard.dev_watch_sampled), else None."""
+    if not summaries or not summaries[-1].dev_watch_sampled:
+        return None
+    return Sampled(
+        {s.round: s.dev_sampled for s in summaries if s.dev_sampled is not None},
+        {s.round: s.dev_sampled_types for s in summaries if s.dev_sampled is not None},
+    )
 
 
 def dev_guard_fired(summaries: list[RoundSummary]) -> int | None:
@@ -112,7 +128,13 @@ def delivered(summaries: list[RoundSummary]) -> tuple[RoundSummary, bool] | None
     dev = {s.round: s.dev for s in with_ck if s.dev is not None}
     line = summaries[-1].max_dev_drop
     if line is not None and 0 in dev:
-        best = best_safe_round(dev, {s.round: s.dev_types for s in with_ck}, line, *dev_margin(summaries))
+        best = best_safe_round(
+            dev,
+            {s.round: s.dev_types for s in with_ck},
+            line,
+            *dev_margin(summaries),
+            watched_sampled(summaries),
+        )
         return next(s for s in with_ck if s.round == best), True
     return max(with_ck, key=lambda s: s.round), False
 
@@ -185,6 +207,9 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
         s.dev_types = {
             k.split("/", 1)[1]: v for (b, k), (v, _) in m.items() if b == dev and k.startswith("greedy_acc/")
         }
+        s.dev_sampled_types = {
+            k.split("/", 1)[1]: v for (b, k), (v, _) in m.items() if b == dev and k.startswith("sampled_acc/")
+        }
         s.agreement = m.get(("pool", "agreement_mean"), (None, None))[0]
         s.top_label_share, s.top_label_n = m.get(("pool", "top_label_share"), (None, None))
         items = m.get(("pool", "items"), (None, None))[0]
@@ -207,6 +232,7 @@ def round_summaries(store: Store, run_id: str) -> list[RoundSummary]:
     for s in out:
         s.max_dev_drop = guard.get("max_dev_drop")
         s.dev_stop_per_type = bool(guard.get("dev_stop_per_type", False))
+        s.dev_watch_sampled = bool(guard.get("dev_watch_sampled", False))
         s.dev_margin_z = guard.get("dev_margin_z") or 0.0
         s.min_agreement_change = guard.get("min_agreement_change")
         s.max_top_label_rise = guard.get("max_top_label_rise")
@@ -361,6 +387,7 @@ def verdict(summaries: list[RoundSummary], supervised: bool = False) -> str:
                 best,
                 summaries[-1].max_dev_drop,
                 *dev_margin(summaries),
+                watched_sampled(summaries),
             )
             text += f"; round {best} is not delivered: {' and '.join(why)} on the dev set"
         last_ck = max((s.round for s in summaries if s.path), default=None)
