@@ -86,9 +86,9 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 
 
 @app.command()
-def runs(config: ConfigOpt = "conf/tiny.yaml") -> None:
-    """List runs in the store."""
-    store = _reader(_load(config, None))
+def runs(config: ConfigOpt = "conf/tiny.yaml", set_: SetOpt = None) -> None:
+    """List runs in the store (--set store.db=... where the runs were started with it)."""
+    store = _reader(_load(config, set_))
     rows = store.list_runs()
     if not rows:
         console.print("no runs yet")
@@ -103,13 +103,14 @@ def show(
     metrics: Annotated[
         bool, typer.Option("--metrics", help="the long form: stages, every metric, lineage")
     ] = False,
+    set_: SetOpt = None,
 ) -> None:
     """A run at a glance: one row a round (round 0 = the base) and the verdict; --metrics for everything."""
     from mmupt_core.view.live import final_table
     from mmupt_core.view.report import round_rows
     from mmupt_core.view.summary import round_summaries, verdict
 
-    store = _reader(_load(config, None))
+    store = _reader(_load(config, set_))
     try:
         info = store.get_run(run)
     except StoreError as exc:
@@ -155,6 +156,7 @@ def report(
     config: ConfigOpt = "conf/tiny.yaml",
     fmt: Annotated[str, typer.Option("--format", help="html or md")] = "html",
     out: Annotated[str | None, typer.Option(help="output folder (default: the run's report/ folder)")] = None,
+    set_: SetOpt = None,
 ) -> None:
     """Write an HTML (or Markdown) report: the verdict, a row a round, accuracy and agreement curves (with the
     oracle's when a supervised run of the same base exists), and the checkpoint lineage."""
@@ -164,7 +166,7 @@ def report(
     if fmt not in ("md", "html"):
         err_console.print(f"[red]--format must be md or html, got {fmt!r}[/red]")
         raise typer.Exit(2)
-    cfg = _load(config, None)
+    cfg = _load(config, set_)
     store = _reader(cfg)
     try:
         store.get_run(run)
@@ -192,13 +194,14 @@ def checkpoint(
         str | None,
         typer.Option(help="copy the checkpoint folder here, with mmupt.json saying where it came from"),
     ] = None,
+    set_: SetOpt = None,
 ) -> None:
     """The checkpoint a run delivers, or the one a pick or round names: its path, and why; --copy-to copies it."""
     from mmupt_core.model.checkpoints import ModelError, copy_checkpoint
     from mmupt_core.view.choice import ChoiceError, choose
     from mmupt_core.view.summary import round_summaries
 
-    store = _reader(_load(config, None))
+    store = _reader(_load(config, set_))
     try:
         info = store.get_run(run)
         choice = choose(round_summaries(store, run), run, pick, round_)

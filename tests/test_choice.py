@@ -111,6 +111,36 @@ def test_the_command_prints_the_path_and_copies_the_folder_with_its_provenance(t
     assert missing.exit_code == 1 and "nope" in missing.stderr
 
 
+def test_the_read_commands_take_the_overrides_a_run_was_started_with(tmp_path):
+    # a run started with `--set store.db=...` lives in its own store; show, runs, report and checkpoint find it
+    # with the same --set (before, only a config file could point them there)
+    _run(tmp_path, [*DEV, "store.db=mine.duckdb"], FELL, "mine")
+    assert CliRunner().invoke(app, ["checkpoint", "mine"]).exit_code == 1  # not in the default store
+    where = ["--set", "store.db=mine.duckdb"]
+    out = CliRunner().invoke(app, ["checkpoint", "mine", *where])
+    assert out.exit_code == 0 and out.stdout.strip().endswith("round-1"), out.output
+    shown = CliRunner().invoke(app, ["show", "mine", *where])
+    assert shown.exit_code == 0 and "labelled dev set (USES LABELS)" in shown.stdout
+    assert "mine" in CliRunner().invoke(app, ["runs", *where]).stdout
+    report = CliRunner().invoke(
+        app, ["report", "mine", "--format", "md", "--out", str(tmp_path / "rep"), *where]
+    )
+    assert report.exit_code == 0 and (tmp_path / "rep").exists(), report.output
+
+
+def test_watching_sampled_the_delivered_round_skips_one_whose_dev_sampling_fell(tmp_path):
+    # greedy on the dev set best at round 2, but its sampled accuracy fell 0.10 there
+    scores = [(0.50, 0.60, 0.5), (0.54, 0.61, 0.5), (0.56, 0.50, 0.5)]
+    watch = [*DEV, "guard.dev_watch_sampled=true"]
+    summaries = round_summaries(_run(tmp_path, watch, scores, "w"), "w")
+    chosen = choose(summaries, "w")
+    assert (
+        chosen.round == 1 and "whose sampled accuracy fell no more than 0.02 below the base's" in chosen.why
+    )
+    assert "it stopped the run after round 2 (greedy 0.500 → 0.560, sampled 0.600 → 0.500)" in chosen.why
+    assert choose(round_summaries(_run(tmp_path, DEV, scores, "g"), "g"), "g").round == 2  # greedy alone
+
+
 def test_the_report_names_the_checkpoint_the_run_delivers(tmp_path):
     from mmupt_core.view.report import write_report
 

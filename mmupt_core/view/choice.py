@@ -78,8 +78,15 @@ def choose(
             return _choice(run_id, last, pick, f"the run's last checkpoint (round {last.round})", False)
         dev = {s.round: s.dev for s in with_ck if s.dev is not None}
         fell = dev_guard_fired(summaries)
+        sampled = {s.round: s.dev_sampled for s in summaries if s.dev_sampled is not None}
         stop = (
-            f"it stopped the run after round {fell} (greedy {dev[0]:.3f} → {dev[fell]:.3f})"
+            f"it stopped the run after round {fell} (greedy {dev[0]:.3f} → {dev[fell]:.3f}"
+            + (
+                f", sampled {sampled[0]:.3f} → {sampled[fell]:.3f}"
+                if summaries[-1].dev_watch_sampled and 0 in sampled and fell in sampled
+                else ""
+            )
+            + ")"
             if fell is not None
             else "it did not stop the run"
         )
@@ -93,6 +100,10 @@ def choose(
         if types > 1:
             rules.append(
                 f"where no question type fell more than {summaries[-1].max_dev_drop:.2f} below its base"
+            )
+        if summaries[-1].dev_watch_sampled:
+            rules.append(
+                f"whose sampled accuracy fell no more than {summaries[-1].max_dev_drop:.2f} below the base's"
             )
         among = f" (the base, or of the rounds {' and '.join(rules)})" if rules else ""
         why = (
