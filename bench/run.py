@@ -16,6 +16,8 @@ BENCHES = [
     ["recipe", "--run", "recipe-framedsft40-lr3e-5", "recipe-framedsft40-default"],
     # verdicts are recorded once, before any training; each set of worlds trains with the recipe of its day
     ["probe", "--verdicts", "--outcomes"],
+    # a third-set world and its mirror: the same label-free readings before opposite outcomes (after probe)
+    ["mirror"],
     # the shipped config, guards on, where UPT cannot help
     ["noharm"],
     # the dev guard's delivered round, replayed from the per-item dev scores on record (trains nothing)
