@@ -21,14 +21,12 @@ import argparse
 import json
 import random
 import statistics
-from pathlib import Path
 
 from bench.dev_guard import draw_greedy
+from bench.dev_margin import DRAWS, GAINED, HARM, LINE, RESULTS, ROUNDS, SIZES
 from bench.dev_margin import SCORES as EARLIER
 from mmupt_core.view.devpick import Sampled, best_safe_round, fell_at
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 # the probe's third set, scored for this question; the runs that prompted it, so reported apart
 THIRD = [
     "two-panels-noisy-favourite",
@@ -36,14 +34,8 @@ THIRD = [
     "direct-counts-framed",
     "seven-panels-graded",
 ]
-SIZES = [100, 200, 400]
-LINE = 0.02
-Z = 1.64
+Z = 1.64  # the shipped guard.dev_margin_z
 POLICIES = ["greedy", "greedy + sampled"]
-DRAWS = 2000
-ROUNDS = 3
-HARM = 0.02 + 1e-9  # the do-no-harm line, a hair over so that 0.02 on 300 items is not harm
-GAINED = 0.05  # a run "gained" where its last round's eval greedy ends this far above its base
 
 
 def draw_sampled(run: dict, idx: list[int], types: list[str] | None) -> Sampled:
