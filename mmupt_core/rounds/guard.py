@@ -17,7 +17,7 @@ from __future__ import annotations
 from mmupt_core.config import RunConfig
 from mmupt_core.rounds.context import Context
 from mmupt_core.view.collapse import piled_on
-from mmupt_core.view.summary import delivered, dev_fell, round_summaries
+from mmupt_core.view.summary import delivered, dev_fell, round_summaries, watched_sampled
 from mmupt_core.voting.probe import ProbeResult, stopping_verdicts
 
 GO_ON = "guard.go_on_anyway=true"
@@ -87,28 +87,29 @@ def dev_guard_stop(config: RunConfig, run_id: str, round_: int) -> str | None:
     best = delivered(summaries)[0].round
     path = next((s.path for s in summaries if s.round == best and s.path), None)
     use = f": use its checkpoint, {path} (`mmupt checkpoint {run_id}` gives it)" if path else ""
-    greedy = [f"{dev[0]:.3f} → {dev[round_]:.3f}"] if "overall" in fell else []
-    greedy += [
-        f"on {t} questions {by_type[0][t]:.3f} → {by_type[round_][t]:.3f}"
-        for t in fell
-        if t != "overall" and not t.startswith("sampled")
-    ]
-    sampled_fell = [f for f in fell if f.startswith("sampled")]
+    greedy = _fallen(dev, by_type, round_, [f for f in fell if not f.startswith("sampled")])
     what = [f"greedy on the labelled dev set {', '.join(greedy)}"] if greedy else []
+    sampled_fell = [f.removeprefix("sampled").strip() or "overall" for f in fell if f.startswith("sampled")]
     if sampled_fell:
-        by_round = {s.round: s for s in summaries}
-        where = [
-            f"{by_round[0].dev_sampled:.3f} → {by_round[round_].dev_sampled:.3f}"
-            if f == "sampled"
-            else f"on {(t := f.removeprefix('sampled '))} questions {by_round[0].dev_sampled_types[t]:.3f} → "
-            f"{by_round[round_].dev_sampled_types[t]:.3f}"
-            for f in sampled_fell
-        ]
+        sampled = watched_sampled(summaries)
+        where = _fallen(sampled.overall, sampled.by_type, round_, sampled_fell)
         what.append(f"sampled accuracy on the labelled dev set {', '.join(where)}")
     return (
         f"stopped after round {round_} by the dev guard (USES LABELS): {'; '.join(what)}, more than {drop:.2f} "
         f"below the base; the round it delivers is {best} ({dev[best]:.3f}){use}"
     )
+
+
+def _fallen(
+    overall: dict[int, float], by_type: dict[int, dict[str, float]], round_: int, names: list[str]
+) -> list[str]:
+    """Each fall in words: "overall" as 'base → round', a question type as 'on TYPE questions base → round'."""
+    return [
+        f"{overall[0]:.3f} → {overall[round_]:.3f}"
+        if n == "overall"
+        else f"on {n} questions {by_type[0][n]:.3f} → {by_type[round_][n]:.3f}"
+        for n in names
+    ]
 
 
 def mean_agreement(ctx: Context, round_: int) -> float | None:
